@@ -1,0 +1,307 @@
+"""Batch normalization as functions: the textbook reference and the fast path.
+
+For an input of shape (N, C, *) every channel c is normalized over the m = N·∏(*) values it
+has in the batch (the m·p·q values of a convolutional channel in the text):
+
+    μ_B  = 1/m Σ x_i                    (batch mean)
+    σ²_B = 1/m Σ (x_i − μ_B)²           (batch variance, biased)
+    x̂_i  = (x_i − μ_B) / sqrt(σ²_B + ε)
+    y_i  = γ ⊙ x̂_i + β
+
+In prediction mode μ_B and σ²_B are replaced by moving averages kept during training
+(called ``running_mean``/``running_var`` as in PyTorch; the book calls them moving_mean/moving_var):
+
+    running ← (1 − momentum)·running + momentum·batch_statistic
+
+``momentum`` here is the weight of the *new* batch (PyTorch's convention). The running variance
+is updated with the unbiased batch variance m/(m−1)·σ²_B unless ``unbiased_running_var=False``
+(the textbook's convention).
+
+Both functions update ``running_mean``/``running_var`` in place when ``training`` is true and
+they are given, exactly like :func:`torch.nn.functional.batch_norm`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+__all__ = ["batch_norm", "batch_norm_reference"]
+
+def _reduce_dims(x: Tensor) -> list[int]:
+    """Every axis but the channel axis (1): the m values a channel is normalized over."""
+    return [0, *range(2, x.dim())]
+
+
+def _per_channel(t: Tensor, x: Tensor) -> Tensor:
+    """View a (C,) tensor as (1, C, 1, ..., 1) so that it broadcasts against x."""
+    return t.view(1, -1, *([1] * (x.dim() - 2)))
+
+
+def _compute_dtype(x: Tensor) -> torch.dtype:
+    """float16/bfloat16 inputs are normalized in float32 so the statistics keep float32 precision."""
+    return torch.promote_types(x.dtype, torch.float32)
+
+
+def _check_args(
+    x: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    training: bool,
+    momentum: float,
+    eps: float,
+) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"batch_norm expects a torch.Tensor input, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(
+            f"batch_norm expects a floating-point input, got dtype {x.dtype}; "
+            "convert it first, e.g. x.float()"
+        )
+    if x.dim() < 2:
+        raise ValueError(
+            f"batch_norm expects an input of shape (N, C, *) with at least 2 dimensions, "
+            f"got {x.dim()}D input of shape {tuple(x.shape)}; add a batch axis with x.unsqueeze(0)"
+        )
+    channels = x.shape[1]
+    for name, t in (
+        ("weight", weight),
+        ("bias", bias),
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+    ):
+        if t is not None and t.shape != (channels,):
+            raise ValueError(
+                f"input has {channels} channels (dimension 1 of shape {tuple(x.shape)}) but {name} "
+                f"has shape {tuple(t.shape)}; num_features must equal the input's channel count"
+            )
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must be given together or both be None")
+    if not training and running_mean is None:
+        raise ValueError("prediction mode (training=False) needs running_mean and running_var")
+    if not (isinstance(eps, (int, float)) and eps > 0 and math.isfinite(eps)):
+        raise ValueError(f"eps must be a positive finite number, got {eps!r}; the usual value is 1e-5")
+    if not (isinstance(momentum, (int, float)) and 0.0 <= momentum <= 1.0):
+        raise ValueError(
+            f"momentum must lie in [0, 1], got {momentum!r}; it is the weight of the new batch "
+            "statistic (PyTorch's convention, default 0.1)"
+        )
+    if training and x.numel() // max(channels, 1) == 1:
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {x.size()}"
+        )
+
+
+@torch.no_grad()
+def _update_running_stats(
+    running_mean: Tensor,
+    running_var: Tensor,
+    mean: Tensor,
+    var: Tensor,
+    count: int,
+    momentum: float,
+    unbiased_running_var: bool,
+) -> None:
+    """running ← (1 − momentum)·running + momentum·batch, with the batch variance made unbiased
+    (·m/(m−1)) unless the textbook convention asks for the biased one."""
+    if unbiased_running_var:
+        var = var * (count / (count - 1))
+    running_mean.lerp_(mean.to(running_mean.dtype), momentum)
+    running_var.lerp_(var.to(running_var.dtype), momentum)
+
+
+def batch_norm_reference(
+    x: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+    unbiased_running_var: bool = True,
+) -> Tensor:
+    """The textbook formulas, one line each; autograd derives the backward.
+
+    Args:
+        x: input of shape (N, C, *): (N, C) after a fully-connected layer, (N, C, H, W) after a
+            convolution, or any other number of trailing axes.
+        running_mean, running_var: moving averages of shape (C,), updated in place in training
+            mode; used instead of the batch statistics in prediction mode. May be None in training.
+        weight, bias: γ and β of shape (C,), or None for γ = 1, β = 0.
+        training: use (and record) batch statistics; otherwise use the running ones.
+        momentum: weight of the new batch statistic in the running averages.
+        eps: ε added to the variance.
+        unbiased_running_var: record m/(m−1)·σ²_B (PyTorch) rather than σ²_B (the book).
+    """
+    _check_args(x, running_mean, running_var, weight, bias, training, momentum, eps)
+    dims = _reduce_dims(x)
+    xf = x.to(_compute_dtype(x))
+    if training:
+        mean = xf.mean(dim=dims)  # μ_B
+        var = ((xf - _per_channel(mean, xf)) ** 2).mean(dim=dims)  # σ²_B, biased
+        if running_mean is not None:
+            count = xf.numel() // xf.shape[1]  # m
+            _update_running_stats(
+                running_mean, running_var, mean.detach(), var.detach(), count, momentum,
+                unbiased_running_var,
+            )
+    else:
+        mean, var = running_mean.to(xf.dtype), running_var.to(xf.dtype)
+    x_hat = (xf - _per_channel(mean, xf)) / torch.sqrt(_per_channel(var, xf) + eps)  # x̂
+    y = x_hat
+    if weight is not None:
+        y = y * _per_channel(weight, xf)  # γ ⊙ x̂
+    if bias is not None:
+        y = y + _per_channel(bias, xf)  # + β
+    return y.to(x.dtype)
+
+
+def _planes(t: Tensor) -> Tensor | None:
+    """t as an (N·C, L) matrix of contiguous channel planes, or None when its memory is not laid
+    out that way (channels-last, a transposed view, or no trailing axes)."""
+    if t.dim() > 2 and t.is_contiguous():
+        return t.view(t.shape[0] * t.shape[1], -1)
+    return None
+
+
+def _channel_sum(t: Tensor) -> Tensor:
+    """Σ of t over every axis but the channel axis; shape (C,)."""
+    planes = _planes(t)
+    if planes is not None:  # sum each plane along memory, then over the batch: fastest order
+        return planes.sum(dim=1).view(t.shape[0], t.shape[1]).sum(dim=0)
+    return t.sum(dim=_reduce_dims(t))
+
+
+def _centred_and_sum_of_squares(xf: Tensor, mean: Tensor) -> tuple[Tensor, Tensor]:
+    """x − μ (a new tensor) and Σ(x − μ)² per channel: the second pass of a two-pass variance,
+    done without any other tensor of x's size."""
+    centred = xf - _per_channel(mean, xf)
+    planes = _planes(centred)
+    if planes is not None:  # a norm along each contiguous plane never materializes the squares
+        norms = torch.linalg.vector_norm(planes, dim=1)
+        return centred, norms.square().view(xf.shape[0], xf.shape[1]).sum(dim=0)
+    # Other layouts: square in place, reduce, then recompute x − μ into the same memory.
+    sum_of_squares = _channel_sum(centred.square_())
+    return torch.sub(xf, _per_channel(mean, xf), out=centred), sum_of_squares
+
+
+class _BatchNormFunction(torch.autograd.Function):
+    r"""Batch normalization with a hand-derived backward.
+
+    Write k = γ·σ̂⁻¹ with σ̂⁻¹ = 1/sqrt(σ²_B + ε), and g = ∂L/∂y. Then
+
+        ∂L/∂β = Σ_i g_i,          ∂L/∂γ = Σ_i g_i x̂_i
+
+    and, in training mode, where μ_B and σ²_B depend on every x_i,
+
+        ∂L/∂x̂_i  = γ g_i
+        ∂L/∂σ²_B = Σ_i ∂L/∂x̂_i (x_i − μ_B) · (−½)(σ²_B + ε)^(−3/2)
+        ∂L/∂μ_B  = −σ̂⁻¹ Σ_i ∂L/∂x̂_i        (the term through σ²_B vanishes: Σ(x_i − μ_B) = 0)
+        ∂L/∂x_i  = σ̂⁻¹ ∂L/∂x̂_i + ∂L/∂σ²_B · 2(x_i − μ_B)/m + ∂L/∂μ_B / m
+
+    which collapses to
+
+        ∂L/∂x_i = k · (g_i − (1/m)Σ_j g_j − x̂_i (1/m)Σ_j g_j x̂_j).
+
+    It is evaluated as  k·g_i + a·(x_i − μ_B) + c  with per-channel
+    a = −k·σ̂⁻²·(1/m)Σ_j g_j (x_j − μ_B) and c = −k·(1/m)Σ_j g_j, so the backward needs only
+    the input x (already kept alive by the layer before), μ_B and σ̂⁻¹ — never a saved x̂.
+    In prediction mode the statistics are constants and ∂L/∂x_i = k·g_i.
+
+    Second derivatives (``create_graph=True``) are computed by differentiating the reference
+    formula, because the first-order path reuses buffers in place where autograd cannot trace.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps, unbiased):
+        xf = x.to(_compute_dtype(x))
+        if training:
+            count = xf.numel() // xf.shape[1]
+            mean = _channel_sum(xf) / count  # pass 1: μ_B
+            centred, sum_of_squares = _centred_and_sum_of_squares(xf, mean)  # pass 2
+            var = sum_of_squares / count  # σ²_B from centred values: no cancellation
+            if running_mean is not None:
+                _update_running_stats(running_mean, running_var, mean, var, count, momentum, unbiased)
+        else:
+            mean, var = running_mean.to(xf.dtype), running_var.to(xf.dtype)
+            centred = xf - _per_channel(mean, xf)
+        invstd = torch.rsqrt(var + eps)
+        scale = invstd if weight is None else invstd * weight.to(xf.dtype)
+        y = centred.mul_(_per_channel(scale, xf))  # in place: the output is the only big allocation
+        if bias is not None:
+            y = y.add_(_per_channel(bias.to(xf.dtype), xf))
+        ctx.save_for_backward(x, weight, bias, mean, var)
+        ctx.training, ctx.eps = training, eps
+        return y.to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight, bias, mean, var = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            return _double_differentiable_backward(ctx, grad_out, x, weight, bias, mean, var)
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        xf = x.to(_compute_dtype(x))
+        g = grad_out.to(xf.dtype)
+        invstd = torch.rsqrt(var + ctx.eps)
+        k = invstd if weight is None else invstd * weight.to(xf.dtype)
+        grad_x = grad_w = grad_b = None
+        sum_g = _channel_sum(g) if (need_b or (need_x and ctx.training)) else None
+        mean_b = _per_channel(mean, xf)
+        buffer = sum_g_centred = None  # one tensor of x's size, reused for every big temporary
+        if need_w or (need_x and ctx.training):
+            buffer = xf - mean_b
+            sum_g_centred = _channel_sum(buffer.mul_(g))  # Σ g·(x − μ)
+        if need_w:
+            grad_w = (sum_g_centred * invstd).to(weight.dtype)  # Σ g·x̂
+        if need_b:
+            grad_b = sum_g.to(bias.dtype)
+        if need_x:
+            if ctx.training:
+                count = xf.numel() // xf.shape[1]
+                a = -k * invstd.square() * sum_g_centred / count
+                c = -k * sum_g / count
+                centred = torch.sub(xf, mean_b, out=buffer)
+                grad_x = centred.mul_(_per_channel(a, xf)).add_(_per_channel(c, xf))
+                grad_x = grad_x.addcmul_(g, _per_channel(k, xf))
+            else:
+                grad_x = g * _per_channel(k, xf)
+            grad_x = grad_x.to(x.dtype)
+        return grad_x, grad_w, grad_b, None, None, None, None, None, None
+
+
+def _double_differentiable_backward(ctx, grad_out, x, weight, bias, mean, var):
+    """First derivatives built from differentiable operations, so autograd can differentiate them
+    again: the reference formula is rebuilt and differentiated with ``create_graph=True``."""
+    inputs = [t for t, need in zip((x, weight, bias), ctx.needs_input_grad[:3]) if need]
+    with torch.enable_grad():
+        if ctx.training:
+            y = batch_norm_reference(x, None, None, weight, bias, True, 0.0, ctx.eps)
+        else:  # prediction mode: the saved statistics are constants
+            y = batch_norm_reference(x, mean, var, weight, bias, False, 0.0, ctx.eps)
+        grads = iter(torch.autograd.grad(y, inputs, grad_out, create_graph=True, allow_unused=True))
+    out = [next(grads) if need else None for need in ctx.needs_input_grad[:3]]
+    return (*out, None, None, None, None, None, None)
+
+
+def batch_norm(
+    x: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+    unbiased_running_var: bool = True,
+) -> Tensor:
+    """The fast path: the same function as :func:`batch_norm_reference` (same arguments), computed
+    in two passes over x with the closed-form backward of :class:`_BatchNormFunction`."""
+    _check_args(x, running_mean, running_var, weight, bias, training, momentum, eps)
+    return _BatchNormFunction.apply(
+        x, weight, bias, running_mean, running_var, training, momentum, eps, unbiased_running_var
+    )
