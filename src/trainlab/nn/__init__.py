@@ -1,5 +1,21 @@
-"""Layers: batch normalization and its variants."""
+"""Layers: batch normalization, its variants, and tools for BN in whole models."""
 
 from trainlab.nn.batchnorm import BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d
+from trainlab.nn.freeze import batch_norm_layers, freeze_batch_norm, is_frozen, unfreeze_batch_norm
+from trainlab.nn.running_stats import recompute_batch_norm_stats
+from trainlab.nn.variants import BatchRenorm, GhostBatchNorm, renorm_limits
 
-__all__ = ["BatchNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
+__all__ = [
+    "BatchNorm",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNorm3d",
+    "BatchRenorm",
+    "GhostBatchNorm",
+    "batch_norm_layers",
+    "freeze_batch_norm",
+    "is_frozen",
+    "recompute_batch_norm_stats",
+    "renorm_limits",
+    "unfreeze_batch_norm",
+]

@@ -73,7 +73,8 @@ class BatchNorm(nn.Module):
         super().__init__()
         if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
             raise ValueError(
-                f"num_features must be a positive int (the number of channels C), got {num_features!r}"
+                "num_features must be a positive int (the number of channels C), "
+                f"got {num_features!r}"
             )
         if not (isinstance(eps, (int, float)) and eps > 0):
             raise ValueError(f"eps must be positive, got {eps!r}; the usual value is 1e-5")
@@ -160,9 +161,9 @@ class BatchNorm(nn.Module):
         update = self.training and self.track_running_stats
         use_batch_stats = self.training or self.running_mean is None
         tracked = not self.training or self.track_running_stats
-        kwargs = {} if self.impl == "native" else {
-            "unbiased_running_var": self.convention == "torch"
-        }
+        kwargs = (
+            {} if self.impl == "native" else {"unbiased_running_var": self.convention == "torch"}
+        )
         y = self._implementation()(
             x,
             self.running_mean if tracked else None,

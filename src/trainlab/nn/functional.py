@@ -28,7 +28,8 @@ import math
 import torch
 from torch import Tensor
 
-__all__ = ["batch_norm", "batch_norm_reference"]
+__all__ = ["batch_norm", "batch_norm_reference", "batch_statistics", "update_running_stats"]
+
 
 def _reduce_dims(x: Tensor) -> list[int]:
     """Every axis but the channel axis (1): the m values a channel is normalized over."""
@@ -41,7 +42,7 @@ def _per_channel(t: Tensor, x: Tensor) -> Tensor:
 
 
 def _compute_dtype(x: Tensor) -> torch.dtype:
-    """float16/bfloat16 inputs are normalized in float32 so the statistics keep float32 precision."""
+    """Half-precision input is normalized in float32, so its statistics keep float32 precision."""
     return torch.promote_types(x.dtype, torch.float32)
 
 
@@ -84,7 +85,9 @@ def _check_args(
     if not training and running_mean is None:
         raise ValueError("prediction mode (training=False) needs running_mean and running_var")
     if not (isinstance(eps, (int, float)) and eps > 0 and math.isfinite(eps)):
-        raise ValueError(f"eps must be a positive finite number, got {eps!r}; the usual value is 1e-5")
+        raise ValueError(
+            f"eps must be a positive finite number, got {eps!r}; the usual value is 1e-5"
+        )
     if not (isinstance(momentum, (int, float)) and 0.0 <= momentum <= 1.0):
         raise ValueError(
             f"momentum must lie in [0, 1], got {momentum!r}; it is the weight of the new batch "
@@ -96,19 +99,31 @@ def _check_args(
         )
 
 
+def batch_statistics(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-channel μ_B = 1/m Σ x_i and biased σ²_B = 1/m Σ (x_i − μ_B)² of x (N, C, *); float64,
+    two passes (centre first), differentiable: the accurate yardstick the faster paths meet."""
+    xf = x.to(torch.float64)
+    dims = _reduce_dims(xf)
+    mean = xf.mean(dim=dims)
+    var = ((xf - _per_channel(mean, xf)) ** 2).mean(dim=dims)
+    return mean, var
+
+
 @torch.no_grad()
-def _update_running_stats(
+def update_running_stats(
     running_mean: Tensor,
     running_var: Tensor,
     mean: Tensor,
     var: Tensor,
-    count: int,
     momentum: float,
-    unbiased_running_var: bool,
+    count: int | None = None,
 ) -> None:
-    """running ← (1 − momentum)·running + momentum·batch, with the batch variance made unbiased
-    (·m/(m−1)) unless the textbook convention asks for the biased one."""
-    if unbiased_running_var:
+    """running ← (1 − momentum)·running + momentum·batch, in place.
+
+    ``var`` is the biased batch variance σ²_B. Given ``count`` (m, the values behind it), the
+    unbiased m/(m−1)·σ²_B is recorded, as PyTorch does; without it σ²_B itself, as the book does.
+    """
+    if count is not None:
         var = var * (count / (count - 1))
     running_mean.lerp_(mean.to(running_mean.dtype), momentum)
     running_var.lerp_(var.to(running_var.dtype), momentum)
@@ -139,16 +154,18 @@ def batch_norm_reference(
         unbiased_running_var: record m/(m−1)·σ²_B (PyTorch) rather than σ²_B (the book).
     """
     _check_args(x, running_mean, running_var, weight, bias, training, momentum, eps)
-    dims = _reduce_dims(x)
-    xf = x.to(_compute_dtype(x))
+    xf = x.to(torch.float64)  # the reference trades speed for accuracy: it is the yardstick
     if training:
-        mean = xf.mean(dim=dims)  # μ_B
-        var = ((xf - _per_channel(mean, xf)) ** 2).mean(dim=dims)  # σ²_B, biased
+        mean, var = batch_statistics(xf)  # μ_B and the biased σ²_B
         if running_mean is not None:
             count = xf.numel() // xf.shape[1]  # m
-            _update_running_stats(
-                running_mean, running_var, mean.detach(), var.detach(), count, momentum,
-                unbiased_running_var,
+            update_running_stats(
+                running_mean,
+                running_var,
+                mean.detach(),
+                var.detach(),
+                momentum,
+                count if unbiased_running_var else None,
             )
     else:
         mean, var = running_mean.to(xf.dtype), running_var.to(xf.dtype)
@@ -177,17 +194,19 @@ def _channel_sum(t: Tensor) -> Tensor:
     return t.sum(dim=_reduce_dims(t))
 
 
-def _centred_and_sum_of_squares(xf: Tensor, mean: Tensor) -> tuple[Tensor, Tensor]:
-    """x − μ (a new tensor) and Σ(x − μ)² per channel: the second pass of a two-pass variance,
-    done without any other tensor of x's size."""
-    centred = xf - _per_channel(mean, xf)
+def _centre(xf: Tensor, shift: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """c = x − shift (a new tensor), Σc and Σc² per channel, with no other tensor of x's size."""
+    centred = xf - _per_channel(shift, xf)
     planes = _planes(centred)
     if planes is not None:  # a norm along each contiguous plane never materializes the squares
-        norms = torch.linalg.vector_norm(planes, dim=1)
-        return centred, norms.square().view(xf.shape[0], xf.shape[1]).sum(dim=0)
-    # Other layouts: square in place, reduce, then recompute x − μ into the same memory.
-    sum_of_squares = _channel_sum(centred.square_())
-    return torch.sub(xf, _per_channel(mean, xf), out=centred), sum_of_squares
+        n, c = xf.shape[:2]
+        sums = planes.sum(dim=1).view(n, c).sum(dim=0)
+        squares = torch.linalg.vector_norm(planes, dim=1).square().view(n, c).sum(dim=0)
+        return centred, sums, squares
+    # Other layouts: square in place, reduce, then recompute x − shift into the same memory.
+    sums = _channel_sum(centred)
+    squares = _channel_sum(centred.square_())
+    return torch.sub(xf, _per_channel(shift, xf), out=centred), sums, squares
 
 
 class _BatchNormFunction(torch.autograd.Function):
@@ -210,8 +229,14 @@ class _BatchNormFunction(torch.autograd.Function):
 
     It is evaluated as  k·g_i + a·(x_i − μ_B) + c  with per-channel
     a = −k·σ̂⁻²·(1/m)Σ_j g_j (x_j − μ_B) and c = −k·(1/m)Σ_j g_j, so the backward needs only
-    the input x (already kept alive by the layer before), μ_B and σ̂⁻¹ — never a saved x̂.
-    In prediction mode the statistics are constants and ∂L/∂x_i = k·g_i.
+    the input x (already kept alive by the layer before) and per-channel statistics — never a
+    saved x̂. In prediction mode the statistics are constants and ∂L/∂x_i = k·g_i.
+
+    Precision. The mean of pass 1, μ₀, is rounded to x's precision: near 10⁴ a float32 is only
+    good to 10⁻³, a tenth of a standard deviation of 10⁻². So pass 2 centres on μ₀ — x − μ₀ is
+    exact for x near μ₀ — and recovers the rounding error δ = (1/m)Σ(x − μ₀), giving
+    μ_B = μ₀ + δ and σ²_B = (1/m)Σ(x − μ₀)² − δ² (the corrected two-pass algorithm of Chan,
+    Golub & LeVeque). Everything downstream uses x − μ_B = (x − μ₀) − δ, never x − μ_B rounded.
 
     Second derivatives (``create_graph=True``) are computed by differentiating the reference
     formula, because the first-order path reuses buffers in place where autograd cannot trace.
@@ -222,40 +247,50 @@ class _BatchNormFunction(torch.autograd.Function):
         xf = x.to(_compute_dtype(x))
         if training:
             count = xf.numel() // xf.shape[1]
-            mean = _channel_sum(xf) / count  # pass 1: μ_B
-            centred, sum_of_squares = _centred_and_sum_of_squares(xf, mean)  # pass 2
-            var = sum_of_squares / count  # σ²_B from centred values: no cancellation
+            shift = _channel_sum(xf) / count  # pass 1: μ₀ ≈ μ_B
+            centred, sums, squares = _centre(xf, shift)  # pass 2 over x − μ₀
+            delta = sums / count  # μ_B − μ₀
+            var = (squares / count - delta.square()).clamp_(min=0)  # σ²_B
             if running_mean is not None:
-                _update_running_stats(running_mean, running_var, mean, var, count, momentum, unbiased)
+                update_running_stats(
+                    running_mean,
+                    running_var,
+                    shift + delta,
+                    var,
+                    momentum,
+                    count if unbiased else None,
+                )
         else:
-            mean, var = running_mean.to(xf.dtype), running_var.to(xf.dtype)
-            centred = xf - _per_channel(mean, xf)
+            shift, var = running_mean.to(xf.dtype), running_var.to(xf.dtype)
+            delta = torch.zeros_like(shift)
+            centred = xf - _per_channel(shift, xf)
         invstd = torch.rsqrt(var + eps)
         scale = invstd if weight is None else invstd * weight.to(xf.dtype)
-        y = centred.mul_(_per_channel(scale, xf))  # in place: the output is the only big allocation
-        if bias is not None:
-            y = y.add_(_per_channel(bias.to(xf.dtype), xf))
-        ctx.save_for_backward(x, weight, bias, mean, var)
+        offset = -delta * scale if bias is None else bias.to(xf.dtype) - delta * scale
+        # y = (x − μ₀ − δ)·k + β = (x − μ₀)·k + (β − δ·k), in place: y is the only big allocation
+        y = centred.mul_(_per_channel(scale, xf)).add_(_per_channel(offset, xf))
+        ctx.save_for_backward(x, weight, bias, shift, delta, var)
         ctx.training, ctx.eps = training, eps
         return y.to(x.dtype)
 
     @staticmethod
     def backward(ctx, grad_out):
-        x, weight, bias, mean, var = ctx.saved_tensors
+        x, weight, bias, shift, delta, var = ctx.saved_tensors
         if torch.is_grad_enabled():
-            return _double_differentiable_backward(ctx, grad_out, x, weight, bias, mean, var)
+            return _double_differentiable_backward(ctx, grad_out, x, weight, bias, shift, var)
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         xf = x.to(_compute_dtype(x))
         g = grad_out.to(xf.dtype)
         invstd = torch.rsqrt(var + ctx.eps)
         k = invstd if weight is None else invstd * weight.to(xf.dtype)
         grad_x = grad_w = grad_b = None
-        sum_g = _channel_sum(g) if (need_b or (need_x and ctx.training)) else None
-        mean_b = _per_channel(mean, xf)
+        sum_g = _channel_sum(g)
+        shift_b = _per_channel(shift, xf)
         buffer = sum_g_centred = None  # one tensor of x's size, reused for every big temporary
         if need_w or (need_x and ctx.training):
-            buffer = xf - mean_b
-            sum_g_centred = _channel_sum(buffer.mul_(g))  # Σ g·(x − μ)
+            buffer = xf - shift_b
+            # Σ g·(x − μ_B) = Σ g·(x − μ₀) − δ·Σ g
+            sum_g_centred = _channel_sum(buffer.mul_(g)) - delta * sum_g
         if need_w:
             grad_w = (sum_g_centred * invstd).to(weight.dtype)  # Σ g·x̂
         if need_b:
@@ -264,8 +299,8 @@ class _BatchNormFunction(torch.autograd.Function):
             if ctx.training:
                 count = xf.numel() // xf.shape[1]
                 a = -k * invstd.square() * sum_g_centred / count
-                c = -k * sum_g / count
-                centred = torch.sub(xf, mean_b, out=buffer)
+                c = -k * sum_g / count - a * delta  # a·(x − μ_B) = a·(x − μ₀) − a·δ
+                centred = torch.sub(xf, shift_b, out=buffer)
                 grad_x = centred.mul_(_per_channel(a, xf)).add_(_per_channel(c, xf))
                 grad_x = grad_x.addcmul_(g, _per_channel(k, xf))
             else:
@@ -274,15 +309,18 @@ class _BatchNormFunction(torch.autograd.Function):
         return grad_x, grad_w, grad_b, None, None, None, None, None, None
 
 
-def _double_differentiable_backward(ctx, grad_out, x, weight, bias, mean, var):
+def _double_differentiable_backward(ctx, grad_out, x, weight, bias, running_mean, running_var):
     """First derivatives built from differentiable operations, so autograd can differentiate them
     again: the reference formula is rebuilt and differentiated with ``create_graph=True``."""
-    inputs = [t for t, need in zip((x, weight, bias), ctx.needs_input_grad[:3]) if need]
+    needs = ctx.needs_input_grad[:3]
+    inputs = [t for t, need in zip((x, weight, bias), needs, strict=True) if need]
     with torch.enable_grad():
         if ctx.training:
             y = batch_norm_reference(x, None, None, weight, bias, True, 0.0, ctx.eps)
-        else:  # prediction mode: the saved statistics are constants
-            y = batch_norm_reference(x, mean, var, weight, bias, False, 0.0, ctx.eps)
+        else:  # prediction mode: the running statistics are constants
+            y = batch_norm_reference(
+                x, running_mean, running_var, weight, bias, False, 0.0, ctx.eps
+            )
         grads = iter(torch.autograd.grad(y, inputs, grad_out, create_graph=True, allow_unused=True))
     out = [next(grads) if need else None for need in ctx.needs_input_grad[:3]]
     return (*out, None, None, None, None, None, None)

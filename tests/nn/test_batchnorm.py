@@ -1,0 +1,186 @@
+"""trainlab's own module behaviour: the book convention, implementation choice, modes, errors.
+(Equality with torch.nn.BatchNorm* is in test_batchnorm_parity.py.)"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from trainlab.nn import BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d
+
+IMPLS = ["fast", "reference", "native"]
+
+
+def test_book_convention_reproduces_the_textbook_update():
+    """moving = 0.9·moving + 0.1·batch, with the *biased* batch variance, as the book's code."""
+    bn = BatchNorm2d(2, momentum=0.9, convention="book")
+    moving_mean, moving_var = (
+        torch.zeros(2, dtype=torch.float64),
+        torch.ones(2, dtype=torch.float64),
+    )
+    for _ in range(3):
+        x = torch.randn(4, 2, 3, 3, dtype=torch.float64) * 2 + 1
+        bn(x.float())
+        batch_mean = x.mean(dim=(0, 2, 3))
+        batch_var = ((x - batch_mean.view(1, 2, 1, 1)) ** 2).mean(dim=(0, 2, 3))
+        moving_mean = 0.9 * moving_mean + (1.0 - 0.9) * batch_mean
+        moving_var = 0.9 * moving_var + (1.0 - 0.9) * batch_var
+    torch.testing.assert_close(bn.running_mean.double(), moving_mean, rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(bn.running_var.double(), moving_var, rtol=1e-6, atol=1e-7)
+    assert "convention='book'" in repr(bn)
+
+
+@pytest.mark.parametrize("impl", ["fast", "reference"])
+def test_book_and_torch_conventions_differ_only_in_the_running_variance(impl):
+    x = torch.randn(5, 3)
+    book = BatchNorm1d(3, momentum=0.9, convention="book", impl=impl)
+    ours = BatchNorm1d(3, momentum=0.1, impl=impl)
+    torch.testing.assert_close(book(x), ours(x))
+    torch.testing.assert_close(book.running_mean, ours.running_mean)
+    # unbiased = biased · m/(m−1) in the new-batch term: 0.9 + 0.1·v·5/4 vs 0.9 + 0.1·v
+    torch.testing.assert_close(
+        (ours.running_var - 0.9) / (book.running_var - 0.9), torch.full((3,), 5 / 4)
+    )
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_every_implementation_gives_the_same_module(impl):
+    torch.manual_seed(1)
+    x = torch.randn(6, 4, 5, 5, dtype=torch.float64, requires_grad=True)
+    base = BatchNorm2d(4, dtype=torch.float64)
+    other = BatchNorm2d(4, dtype=torch.float64, impl=impl)
+    with torch.no_grad():
+        base.weight.uniform_(0.5, 2)
+        base.bias.normal_()
+    other.load_state_dict(base.state_dict())
+    for mode in ("train", "eval"):
+        getattr(base, mode)()
+        getattr(other, mode)()
+        y1, y2 = base(x), other(x)
+        g1 = torch.autograd.grad(y1.square().sum(), (x, base.weight))
+        g2 = torch.autograd.grad(y2.square().sum(), (x, other.weight))
+        torch.testing.assert_close(y1, y2)
+        torch.testing.assert_close(g1, g2)
+    assert base.state_dict().keys() == other.state_dict().keys()
+    for key, value in base.state_dict().items():
+        torch.testing.assert_close(value, other.state_dict()[key])
+
+
+def test_implementation_can_be_switched_on_a_live_module():
+    bn = BatchNorm1d(3)
+    bn.impl = "reference"
+    assert bn(torch.randn(4, 3)).grad_fn.name() != "_BatchNormFunctionBackward"
+    bn.impl = "fast"
+    assert bn(torch.randn(4, 3)).grad_fn.name() == "_BatchNormFunctionBackward"
+    bn.impl = "cuda-magic"
+    with pytest.raises(ValueError, match="impl must be 'fast', 'reference' or 'native'"):
+        bn(torch.randn(4, 3))
+
+
+def test_native_kernel_cannot_follow_the_book_convention():
+    with pytest.raises(ValueError, match=r"impl='native'.*convention='book'"):
+        BatchNorm1d(3, convention="book", impl="native")
+
+
+def test_mode_follows_module_training_not_grad_mode():
+    bn = BatchNorm1d(2)
+    x = torch.randn(8, 2) * 3 + 4
+    with torch.no_grad():
+        y = bn(x)  # training mode under no_grad still uses and records batch statistics
+    assert bn.num_batches_tracked.item() == 1
+    torch.testing.assert_close(y.mean(0), torch.zeros(2), atol=1e-5, rtol=0)
+    bn.eval()
+    before = bn.running_mean.clone()
+    y = bn(x.requires_grad_())  # eval mode with grad enabled uses the running statistics
+    assert bn.num_batches_tracked.item() == 1
+    torch.testing.assert_close(bn.running_mean, before)
+    expected = (x - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps)
+    torch.testing.assert_close(y, expected)
+
+
+def test_cumulative_average_with_momentum_none_equals_mean_of_batch_statistics():
+    bn = BatchNorm(3, momentum=None)
+    batches = [torch.randn(5, 3, 2) * (i + 1) for i in range(4)]
+    for x in batches:
+        bn(x)
+    means = torch.stack([x.mean(dim=(0, 2)) for x in batches])
+    variances = torch.stack([x.var(dim=(0, 2), unbiased=True) for x in batches])
+    torch.testing.assert_close(bn.running_mean, means.mean(0))
+    torch.testing.assert_close(bn.running_var, variances.mean(0))
+
+
+def test_generic_module_accepts_any_rank_from_two():
+    bn = BatchNorm(2)
+    for shape in [(4, 2), (4, 2, 3), (4, 2, 3, 3), (2, 2, 2, 2, 2), (2, 2, 1, 2, 1, 2)]:
+        assert bn(torch.randn(shape)).shape == shape
+    with pytest.raises(ValueError, match=r"expected at least 2D input \(got 1D input\)"):
+        bn(torch.randn(4))
+
+
+def test_a_state_dict_with_the_book_convention_loads_into_torch():
+    ours = BatchNorm2d(3, momentum=0.9, convention="book")
+    ours(torch.randn(4, 3, 2, 2))
+    theirs = torch.nn.BatchNorm2d(3)
+    theirs.load_state_dict(ours.state_dict())
+    ours.eval()
+    theirs.eval()
+    x = torch.randn(2, 3, 2, 2)
+    torch.testing.assert_close(ours(x), theirs(x))
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        "cls, shape, message",
+        [
+            (BatchNorm1d, (2, 3, 4, 5), r"expected 2D or 3D input \(got 4D input\)"),
+            (BatchNorm2d, (2, 3, 4), r"expected 4D input \(got 3D input\)"),
+            (BatchNorm3d, (2, 3, 4, 5), r"expected 5D input \(got 4D input\)"),
+        ],
+    )
+    def test_wrong_rank(self, cls, shape, message):
+        with pytest.raises(ValueError, match=message):
+            cls(3)(torch.randn(shape))
+
+    @pytest.mark.parametrize("affine, track", [(True, True), (False, False)])
+    def test_wrong_channel_count_names_both_counts(self, affine, track):
+        bn = BatchNorm2d(3, affine=affine, track_running_stats=track)
+        with pytest.raises(ValueError, match=r"expected input with 3 channels.*num_features=5"):
+            bn(torch.randn(2, 5, 4, 4))
+
+    @pytest.mark.parametrize("impl", IMPLS)
+    def test_one_value_per_channel_in_training(self, impl):
+        bn = BatchNorm1d(3, impl=impl)
+        message = (
+            r"Expected more than 1 value per channel when training, got input size "
+            r"torch\.Size\(\[1, 3\]\)"
+        )
+        with pytest.raises(ValueError, match=message):
+            bn(torch.randn(1, 3))
+        assert bn.num_batches_tracked.item() == 0  # a rejected batch leaves no trace
+        bn.eval()
+        assert bn(torch.randn(1, 3)).shape == (1, 3)
+
+    @pytest.mark.parametrize("eps", [0, -1e-5, float("nan")])
+    def test_eps_must_be_positive(self, eps):
+        with pytest.raises(ValueError, match="eps must be positive"):
+            BatchNorm1d(3, eps=eps)
+
+    @pytest.mark.parametrize("momentum", [-0.1, 1.5, float("nan")])
+    def test_momentum_outside_unit_interval(self, momentum):
+        with pytest.raises(ValueError, match=r"momentum must be None .* or lie in \[0, 1\]"):
+            BatchNorm1d(3, momentum=momentum)
+
+    @pytest.mark.parametrize("num_features", [0, -2, 2.5, True])
+    def test_num_features(self, num_features):
+        with pytest.raises(ValueError, match="num_features must be a positive int"):
+            BatchNorm1d(num_features)
+
+    def test_unknown_convention(self):
+        with pytest.raises(ValueError, match="convention must be 'torch' or 'book'"):
+            BatchNorm1d(3, convention="d2l")
+
+    @pytest.mark.parametrize("impl", ["fast", "reference"])
+    @pytest.mark.parametrize("dtype", [torch.int64, torch.uint8, torch.bool])
+    def test_integer_input(self, impl, dtype):
+        with pytest.raises(TypeError, match=r"floating-point input, got dtype .*x\.float\(\)"):
+            BatchNorm1d(3, impl=impl)(torch.ones(4, 3, dtype=dtype))

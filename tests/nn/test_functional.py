@@ -1,0 +1,201 @@
+"""The functional layer: fast path == reference, gradcheck, the text's claims, stability, errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from trainlab.nn.functional import (
+    batch_norm,
+    batch_norm_reference,
+    batch_statistics,
+    update_running_stats,
+)
+
+SHAPES = [(8, 3), (4, 3, 5), (4, 3, 5, 6), (2, 3, 2, 3, 4)]
+F64 = torch.float64
+
+
+def _params(c: int, dtype=F64, requires_grad: bool = True):
+    weight = (torch.rand(c, dtype=dtype) + 0.5).requires_grad_(requires_grad)
+    bias = torch.randn(c, dtype=dtype).requires_grad_(requires_grad)
+    return weight, bias
+
+
+def _running(c: int, dtype=F64):
+    return torch.randn(c, dtype=dtype), torch.rand(c, dtype=dtype) + 0.5
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("unbiased", [True, False])
+def test_fast_path_equals_reference(shape, training, affine, unbiased):
+    x = torch.randn(shape, dtype=F64) * 3 + 1
+    weight, bias = _params(shape[1]) if affine else (None, None)
+    grad_out = torch.randn(shape, dtype=F64)
+    running = _running(shape[1])
+    results = []
+    for fn in (batch_norm, batch_norm_reference):
+        xi = x.clone().requires_grad_()
+        rm, rv = (t.clone() for t in running)
+        y = fn(xi, rm, rv, weight, bias, training, 0.3, 1e-5, unbiased_running_var=unbiased)
+        inputs = [xi] + ([weight, bias] if affine else [])
+        grads = torch.autograd.grad(y, inputs, grad_out)
+        results.append([y, rm, rv, *grads])
+    for fast, ref in zip(*results, strict=True):
+        torch.testing.assert_close(fast, ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("layout", ["channels_last", "transposed", "expanded_grad"])
+def test_fast_path_handles_any_memory_layout(layout):
+    x = torch.randn(4, 3, 5, 6, dtype=F64)
+    grad_out = torch.randn_like(x)
+    if layout == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
+    elif layout == "transposed":
+        x = x.transpose(2, 3).contiguous().transpose(2, 3)
+    else:
+        grad_out = torch.ones(1, dtype=F64).expand_as(x)  # what y.sum().backward() sends
+    weight, bias = _params(3)
+    grads = []
+    for fn in (batch_norm, batch_norm_reference):
+        xi = x.detach().clone(memory_format=torch.preserve_format).requires_grad_()
+        y = fn(xi, None, None, weight, bias, True)
+        grads.append((y, *torch.autograd.grad(y, (xi, weight, bias), grad_out)))
+    for fast, ref in zip(*grads, strict=True):
+        torch.testing.assert_close(fast, ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("fn", [batch_norm, batch_norm_reference])
+def test_gradcheck_and_gradgradcheck(shape, training, fn):
+    x = torch.randn(shape, dtype=F64, requires_grad=True)
+    weight, bias = _params(shape[1])
+    rm, rv = _running(shape[1])
+
+    def f(x, weight, bias):
+        return fn(x, rm.clone(), rv.clone(), weight, bias, training, 0.1, 1e-5)
+
+    assert torch.autograd.gradcheck(f, (x, weight, bias))
+    assert torch.autograd.gradgradcheck(f, (x, weight, bias))
+
+
+def test_gradients_only_for_what_requires_them():
+    x = torch.randn(6, 3, 4, dtype=F64, requires_grad=True)
+    weight, bias = _params(3, requires_grad=False)
+    (gx,) = torch.autograd.grad(batch_norm(x, None, None, weight, bias, True).sum(), (x,))
+    # Σ_i ∂y_i/∂x_j = 0 in training mode: shifting x does not change the output.
+    torch.testing.assert_close(gx, torch.zeros_like(gx), atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("fn", [batch_norm, batch_norm_reference])
+class TestTheText:
+    """The claims REFERENCE.md §1 makes about batch normalization."""
+
+    def test_can_learn_the_identity(self, fn):
+        x = torch.randn(16, 4, 3, 3, dtype=F64) * 2 + 5
+        mean, var = batch_statistics(x)
+        eps = 1e-5
+        y = fn(x, None, None, torch.sqrt(var + eps), mean, True, 0.1, eps)
+        torch.testing.assert_close(y, x, rtol=1e-12, atol=1e-12)
+
+    def test_training_output_has_mean_zero_and_variance_shrunk_by_eps(self, fn):
+        scales = torch.tensor([0.01, 0.1, 1, 3, 10], dtype=F64).view(1, 5, 1, 1)
+        x = torch.randn(32, 5, 4, 4, dtype=F64) * scales
+        eps = 1e-3
+        _, var = batch_statistics(x)
+        y = fn(x, None, None, None, None, True, 0.1, eps)
+        y_mean, y_var = batch_statistics(y)
+        torch.testing.assert_close(y_mean, torch.zeros(5, dtype=F64), atol=1e-12, rtol=0)
+        torch.testing.assert_close(y_var, var / (var + eps), rtol=1e-10, atol=0)
+
+    def test_invariant_to_positive_scale_and_shift_per_channel(self, fn):
+        x = torch.randn(8, 3, 5, dtype=F64)
+        scale = torch.tensor([0.5, 3.0, 40.0], dtype=F64).view(1, 3, 1)
+        shift = torch.tensor([-2.0, 0.0, 7.0], dtype=F64).view(1, 3, 1)
+        weight, bias = _params(3, requires_grad=False)
+        eps = 1e-12  # so that ε does not see the change of scale
+        y1 = fn(x, None, None, weight, bias, True, 0.1, eps)
+        y2 = fn(x * scale + shift, None, None, weight, bias, True, 0.1, eps)
+        torch.testing.assert_close(y1, y2, rtol=1e-9, atol=1e-9)
+
+    def test_prediction_of_one_sample_does_not_depend_on_its_batch(self, fn):
+        rm, rv = _running(3)
+        weight, bias = _params(3, requires_grad=False)
+        sample = torch.randn(1, 3, 4, 4, dtype=F64)
+        alone = fn(sample, rm, rv, weight, bias, False)
+        for _ in range(3):
+            batch = torch.cat([sample, torch.randn(7, 3, 4, 4, dtype=F64) * 10])
+            in_batch = fn(batch, rm, rv, weight, bias, False)[:1]
+            torch.testing.assert_close(in_batch, alone, rtol=0, atol=0)
+        # ...whereas in training mode it does.
+        batch = torch.cat([sample, torch.randn(7, 3, 4, 4, dtype=F64) * 10])
+        trained = fn(batch, None, None, weight, bias, True)[:1]
+        assert not torch.allclose(
+            trained, fn(sample.repeat(2, 1, 1, 1), None, None, weight, bias, True)[:1]
+        )
+
+
+def test_running_statistics_follow_the_momentum_formula_exactly():
+    x = torch.randn(10, 2, 3, dtype=F64)
+    mean = x.mean(dim=(0, 2))
+    var_biased = x.var(dim=(0, 2), unbiased=False)
+    var_unbiased = x.var(dim=(0, 2), unbiased=True)
+    for unbiased, var in ((True, var_unbiased), (False, var_biased)):
+        for fn in (batch_norm, batch_norm_reference):
+            rm, rv = torch.full((2,), 2.0, dtype=F64), torch.full((2,), 3.0, dtype=F64)
+            fn(x, rm, rv, None, None, True, 0.25, 1e-5, unbiased_running_var=unbiased)
+            torch.testing.assert_close(rm, 0.75 * 2.0 + 0.25 * mean, rtol=1e-14, atol=0)
+            torch.testing.assert_close(rv, 0.75 * 3.0 + 0.25 * var, rtol=1e-14, atol=0)
+
+
+def test_update_running_stats_records_biased_or_unbiased_variance():
+    rm, rv = torch.zeros(1, dtype=F64), torch.zeros(1, dtype=F64)
+    update_running_stats(
+        rm, rv, torch.tensor([4.0], dtype=F64), torch.tensor([3.0], dtype=F64), 0.5, count=4
+    )
+    assert rm.item() == 2.0 and rv.item() == 0.5 * 3.0 * 4 / 3
+    update_running_stats(
+        rm, rv, torch.tensor([2.0], dtype=F64), torch.tensor([1.0], dtype=F64), 1.0
+    )
+    assert rm.item() == 2.0 and rv.item() == 1.0
+
+
+@pytest.mark.parametrize("fn", [batch_norm, batch_norm_reference])
+@pytest.mark.parametrize("shape", [(64, 3), (16, 3, 8, 8)])
+def test_large_mean_small_std_normalizes_in_float32(fn, shape):
+    x = (1e4 + 1e-2 * torch.randn(shape, dtype=F64)).float()
+    y = fn(x, None, None, None, None, True, 0.1, 1e-8).double()
+    y_mean, y_var = batch_statistics(y)
+    torch.testing.assert_close(y_mean, torch.zeros_like(y_mean), atol=1e-3, rtol=0)
+    torch.testing.assert_close(y_var.sqrt(), torch.ones_like(y_var), atol=1e-3, rtol=0)
+
+
+@pytest.mark.parametrize("fn", [batch_norm, batch_norm_reference])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_input_keeps_float32_statistics(fn, dtype):
+    # 4096 values near 100 per channel: their sum overflows float16 (max 65504), and bfloat16's
+    # 8-bit mantissa would lose the small spread if it accumulated in its own precision.
+    x = (100 + torch.randn(1024, 2, 4)).to(dtype)
+    rm, rv = torch.zeros(2), torch.ones(2)
+    y = fn(x, rm, rv, None, None, True, 1.0, 1e-5)
+    assert y.dtype == dtype and rm.dtype == torch.float32 and rv.dtype == torch.float32
+    exact_mean, exact_var = batch_statistics(x.double())
+    torch.testing.assert_close(rm.double(), exact_mean, rtol=1e-6, atol=0)
+    torch.testing.assert_close(rv.double(), exact_var * 4096 / 4095, rtol=1e-4, atol=0)
+    expected = batch_norm_reference(x.double(), None, None, None, None, True)
+    torch.testing.assert_close(y.double(), expected, rtol=0, atol=0.02)
+
+
+def test_half_precision_backward_returns_gradients_of_the_input_dtype():
+    x = torch.randn(16, 3, 4, 4).half().requires_grad_()
+    weight, bias = torch.ones(3, requires_grad=True), torch.zeros(3, requires_grad=True)
+    grad_out = torch.randn(16, 3, 4, 4).half()
+    batch_norm(x, None, None, weight, bias, True).backward(grad_out)
+    assert x.grad.dtype == torch.float16 and weight.grad.dtype == torch.float32
+    ref_x = x.detach().float().requires_grad_()
+    y_ref = batch_norm_reference(ref_x, None, None, weight.detach(), bias.detach(), True)
+    y_ref.backward(grad_out.float())
+    torch.testing.assert_close(x.grad.float(), ref_x.grad, rtol=0, atol=5e-3)

@@ -1,0 +1,148 @@
+"""Ghost Batch Normalization and Batch Renormalization."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from trainlab.nn import BatchNorm, BatchNorm2d, BatchRenorm, GhostBatchNorm, renorm_limits
+from trainlab.nn.functional import batch_statistics
+
+F64 = torch.float64
+
+
+def _random_affine(*modules):
+    """Give every module the same random γ, β and running statistics."""
+    reference = modules[0]
+    with torch.no_grad():
+        reference.weight.uniform_(0.5, 2.0)
+        reference.bias.normal_()
+        reference.running_mean.normal_()
+        reference.running_var.uniform_(0.5, 2.0)
+    for m in modules[1:]:
+        m.load_state_dict(reference.state_dict())
+
+
+class TestGhostBatchNorm:
+    @pytest.mark.parametrize("impl", ["fast", "reference", "native"])
+    def test_training_normalizes_each_ghost_batch_with_its_own_statistics(self, impl):
+        ghost = GhostBatchNorm(3, virtual_batch_size=4, dtype=F64, impl=impl)
+        plain = torch.nn.BatchNorm2d(3, dtype=F64)
+        _random_affine(ghost, plain)
+        x = torch.randn(10, 3, 2, 2, dtype=F64, requires_grad=True)  # ghosts of 4, 4 and 2
+        y = ghost(x)
+        expected = torch.cat([plain(chunk) for chunk in x.split(4)])
+        torch.testing.assert_close(y, expected)
+        g = torch.randn_like(y)
+        torch.testing.assert_close(
+            torch.autograd.grad(y, (x, ghost.weight), g),
+            torch.autograd.grad(expected, (x, plain.weight), g),
+        )
+
+    def test_running_statistics_average_the_ghost_statistics_once_per_step(self):
+        ghost = GhostBatchNorm(2, virtual_batch_size=3, momentum=0.5, dtype=F64)
+        x = torch.randn(9, 2, dtype=F64)
+        ghost(x)
+        chunks = x.split(3)
+        mean = torch.stack([c.mean(0) for c in chunks]).mean(0)
+        var = torch.stack([c.var(0, unbiased=True) for c in chunks]).mean(0)
+        torch.testing.assert_close(ghost.running_mean, 0.5 * mean)
+        torch.testing.assert_close(ghost.running_var, 0.5 + 0.5 * var)
+        assert ghost.num_batches_tracked.item() == 1
+
+    def test_one_ghost_batch_is_plain_batch_norm(self):
+        ghost = GhostBatchNorm(3, virtual_batch_size=64)
+        plain = BatchNorm2d(3)
+        _random_affine(ghost, plain)
+        x = torch.randn(16, 3, 4, 4)
+        torch.testing.assert_close(ghost(x), plain(x))
+        torch.testing.assert_close(ghost.running_var, plain.running_var)
+
+    def test_prediction_mode_is_plain_batch_norm_independent_of_the_split(self):
+        ghost = GhostBatchNorm(3, virtual_batch_size=2)
+        plain = BatchNorm(3)
+        _random_affine(ghost, plain)
+        ghost.eval()
+        plain.eval()
+        x = torch.randn(8, 3, 5)
+        torch.testing.assert_close(ghost(x), plain(x))
+        torch.testing.assert_close(ghost(x)[:1], ghost(x[:1]))
+
+    def test_a_remainder_ghost_with_one_value_per_channel_is_refused(self):
+        with pytest.raises(ValueError, match="virtual_batch_size that leaves a remainder"):
+            GhostBatchNorm(3, virtual_batch_size=4)(torch.randn(9, 3))
+
+    @pytest.mark.parametrize("size", [0, -1, 2.0])
+    def test_virtual_batch_size_must_be_a_positive_int(self, size):
+        with pytest.raises(ValueError, match="virtual_batch_size must be a positive int"):
+            GhostBatchNorm(3, virtual_batch_size=size)
+
+
+class TestBatchRenorm:
+    def test_with_r_max_1_and_d_max_0_it_is_plain_batch_norm(self):
+        renorm = BatchRenorm(3, r_max=1.0, d_max=0.0, dtype=F64)
+        plain = BatchNorm2d(3, dtype=F64)
+        _random_affine(renorm, plain)
+        for _ in range(2):
+            x = torch.randn(6, 3, 4, 4, dtype=F64, requires_grad=True)
+            y1, y2 = renorm(x), plain(x)
+            torch.testing.assert_close(y1, y2)
+            g = torch.randn_like(y1)
+            torch.testing.assert_close(
+                torch.autograd.grad(y1, (x, renorm.weight), g),
+                torch.autograd.grad(y2, (x, plain.weight), g),
+            )
+        torch.testing.assert_close(renorm.running_mean, plain.running_mean)
+        torch.testing.assert_close(renorm.running_var, plain.running_var)
+
+    def test_training_output_and_gradient_treat_r_and_d_as_constants(self):
+        renorm = BatchRenorm(2, r_max=1.5, d_max=0.5, dtype=F64)
+        with torch.no_grad():
+            renorm.running_mean.copy_(torch.tensor([0.3, -4.0]))
+            renorm.running_var.copy_(torch.tensor([0.2, 9.0]))
+            renorm.weight.copy_(torch.tensor([2.0, 0.5]))
+        running_mean, running_var = renorm.running_mean.clone(), renorm.running_var.clone()
+        x = torch.randn(16, 2, dtype=F64, requires_grad=True)
+        y = renorm(x)
+
+        mean, var = batch_statistics(x)
+        sigma_b = torch.sqrt(var + renorm.eps)
+        sigma = torch.sqrt(running_var + renorm.eps)
+        r = (sigma_b / sigma).detach().clamp(1 / 1.5, 1.5)
+        d = ((mean - running_mean) / sigma).detach().clamp(-0.5, 0.5)
+        assert r[0] == 1.5 and r[1] == 1 / 1.5 and d[0] == -0.5 and d[1] == 0.5  # all clipped
+        expected = renorm.weight * ((x - mean) / sigma_b * r + d) + renorm.bias
+        torch.testing.assert_close(y, expected)
+        g = torch.randn_like(y)
+        torch.testing.assert_close(
+            torch.autograd.grad(y, x, g), torch.autograd.grad(expected, x, g)
+        )
+
+    def test_prediction_mode_is_plain_batch_norm(self):
+        renorm = BatchRenorm(3)
+        plain = BatchNorm(3)
+        _random_affine(renorm, plain)
+        renorm.eval()
+        plain.eval()
+        x = torch.randn(4, 3, 2)
+        torch.testing.assert_close(renorm(x), plain(x))
+
+    def test_limits_ramp_like_the_paper(self):
+        assert renorm_limits(0) == (1.0, 0.0)
+        assert renorm_limits(5_000) == (1.0, 0.0)
+        assert renorm_limits(22_500) == pytest.approx((2.0, 5.0 * 17_500 / 20_000))
+        assert renorm_limits(25_000) == pytest.approx((1 + 2 * 20 / 35, 5.0))
+        assert renorm_limits(40_000) == (3.0, 5.0)
+        assert renorm_limits(10**6) == (3.0, 5.0)
+
+    def test_a_limits_schedule_is_read_at_num_batches_tracked(self):
+        renorm = BatchRenorm(2, limits=lambda step: (1.0 + step, 0.1 * step))
+        for step in range(3):
+            renorm(torch.randn(4, 2))
+            assert (renorm.r_max, renorm.d_max) == (1.0 + step, pytest.approx(0.1 * step))
+
+    def test_bad_limits_and_missing_running_statistics_are_refused(self):
+        with pytest.raises(ValueError, match="r_max >= 1 and d_max >= 0"):
+            BatchRenorm(2, r_max=0.5)(torch.randn(4, 2))
+        with pytest.raises(ValueError, match="needs track_running_stats=True"):
+            BatchRenorm(2, track_running_stats=False)
