@@ -193,11 +193,12 @@ class BatchNorm(nn.Module):
     def _load_from_state_dict(
         self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
     ) -> None:
-        # Version 2 added num_batches_tracked; older checkpoints load with it set to 0.
+        # Version 2 added num_batches_tracked; an older checkpoint keeps the module's own count
+        # (0 for a fresh module), as torch does.
         version = local_metadata.get("version", None)
         key = prefix + "num_batches_tracked"
         if (version is None or version < 2) and self.track_running_stats and key not in state_dict:
-            state_dict[key] = torch.tensor(0, dtype=torch.long)
+            state_dict[key] = self.num_batches_tracked.clone()
         super()._load_from_state_dict(
             state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
         )
