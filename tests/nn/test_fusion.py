@@ -1,0 +1,122 @@
+"""Folding BN into the conv/linear layer before it."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import fx, nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from trainlab.models import book_densenet, book_resnet18, lenet, resnet50
+from trainlab.nn import BatchNorm, BatchNorm1d, BatchNorm2d, GhostBatchNorm
+from trainlab.nn.fusion import fuse_batch_norm
+
+NORMS = (BatchNorm, _BatchNorm)
+
+
+def _with_realistic_statistics(model: nn.Module, shape) -> nn.Module:
+    """Random γ, β and running statistics gathered from a few training batches, then eval."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, NORMS) and m.weight is not None:
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.normal_(0, 0.2)
+        model.train()
+        for _ in range(3):
+            model(torch.randn(shape) * 2 + 0.5)
+    return model.eval()
+
+
+def _norms_after_affine(model: fx.GraphModule) -> list[str]:
+    modules = dict(model.named_modules())
+    found = []
+    for node in model.graph.nodes:
+        if node.op == "call_module" and isinstance(modules[node.target], NORMS):
+            source = node.args[0]
+            if source.op == "call_module" and isinstance(
+                modules[source.target], nn.Conv2d | nn.Linear
+            ):
+                found.append(node.target)
+    return found
+
+
+MODELS = {
+    "lenet_bn": (lambda: lenet(), (8, 1, 28, 28), 0),
+    "lenet_torch_bn": (lambda: lenet(norm="torch", pool="avg"), (8, 1, 28, 28), 0),
+    "book_resnet18": (lambda: book_resnet18(), (4, 1, 64, 64), 0),
+    "resnet50": (lambda: resnet50(num_classes=10), (2, 3, 64, 64), 0),
+    "book_densenet": (lambda: book_densenet(), (4, 1, 64, 64), 20),  # only the stem's BN folds
+}
+
+
+@pytest.mark.parametrize("name", MODELS.keys())
+def test_fused_model_computes_the_eval_models_function(name):
+    build, shape, norms_left = MODELS[name]
+    model = _with_realistic_statistics(build(), shape)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    fused = fuse_batch_norm(model)
+    x = torch.randn(shape)
+    expected, got = model(x), fused(x)
+    assert (got - expected).abs().max() <= 1e-5 * expected.abs().max()
+    assert sum(isinstance(m, NORMS) for m in fused.modules()) == norms_left
+    assert _norms_after_affine(fused) == []
+    for key, value in model.state_dict().items():  # the original is untouched
+        assert torch.equal(value, before[key])
+
+
+def test_linear_then_batch_norm_and_bias_free_convs_fold():
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3, bias=False), BatchNorm2d(4, momentum=0.9, convention="book"),
+        nn.ReLU(), nn.Flatten(), nn.Linear(4 * 4 * 4, 5), BatchNorm1d(5), nn.Sigmoid(),
+    )  # fmt: skip
+    model = _with_realistic_statistics(model, (8, 3, 6, 6))
+    fused = fuse_batch_norm(model)
+    assert fused.get_submodule("0").bias is not None
+    x = torch.randn(8, 3, 6, 6)
+    torch.testing.assert_close(fused(x), model(x), rtol=1e-5, atol=1e-6)
+
+
+def test_ghost_batch_norm_folds_as_plain_batch_norm():
+    model = nn.Sequential(nn.Conv2d(2, 3, 1), GhostBatchNorm(3, virtual_batch_size=2))
+    model = _with_realistic_statistics(model, (8, 2, 3, 3))
+    fused = fuse_batch_norm(model)
+    assert not any(isinstance(m, NORMS) for m in fused.modules())
+    x = torch.randn(4, 2, 3, 3)
+    torch.testing.assert_close(fused(x), model(x), rtol=1e-5, atol=1e-6)
+
+
+class _SharedOutput(nn.Module):
+    """A conv whose output feeds a BN and a second branch, then a conv used twice."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+        self.bn = BatchNorm2d(3)
+        self.shared = nn.Conv2d(3, 3, 1)
+        self.bn_shared = BatchNorm2d(3)
+        self.untracked = BatchNorm2d(3, track_running_stats=False)
+
+    def forward(self, x):
+        y = self.conv(x)
+        z = self.bn(y) + y
+        z = self.shared(self.bn_shared(self.shared(z)))
+        return self.untracked(nn.functional.relu(z))
+
+
+def test_batch_norms_that_cannot_be_folded_stay():
+    model = _with_realistic_statistics(_SharedOutput(), (4, 3, 5, 5))
+    fused = fuse_batch_norm(model)
+    names = {name for name, m in fused.named_modules() if isinstance(m, NORMS)}
+    assert names == {"bn", "bn_shared", "untracked"}
+    x = torch.randn(4, 3, 5, 5)
+    torch.testing.assert_close(fused(x), model(x))
+
+
+def test_a_model_in_training_mode_is_refused():
+    model = lenet()
+    with pytest.raises(ValueError, match=r"must be in prediction mode.*call model\.eval\(\) first"):
+        fuse_batch_norm(model)
+    model.eval()
+    model[1].train()
+    with pytest.raises(ValueError, match="'1' is training"):
+        fuse_batch_norm(model)
