@@ -108,7 +108,7 @@ def check_convex_function(
     sampler: Callable[[int, torch.Generator], Tensor] | None = None,
     num_samples: int = 2000,
     jensen_points: int = 4,
-    use_hessian: bool = True,
+    tests: tuple[str, ...] = ("chord", "jensen", "hessian"),
     tol: float = 1e-9,
     seed: int = 0,
 ) -> ConvexityReport:
@@ -121,7 +121,8 @@ def check_convex_function(
             for another convex domain (the domain itself must be convex).
         num_samples: chord tests; as many Jensen tests and Hessian points.
         jensen_points: points in each Jensen test.
-        use_hessian: also test λ_min(∇²f) ≥ 0 at sampled points (needs f twice differentiable).
+        tests: which tests to run, in this order: "chord" (two points), "jensen" (several
+            points), "hessian" (λ_min(∇²f) ≥ 0 at sampled points; needs f twice differentiable).
         tol: violations smaller than tol·(1 + |f|) are rounding, not counterexamples.
 
     Returns the report with the worst violation found, or none.
@@ -130,6 +131,9 @@ def check_convex_function(
         raise ValueError("give exactly one of bounds=(low, high) or sampler=callable")
     if num_samples < 1:
         raise ValueError(f"num_samples must be positive, got {num_samples}")
+    unknown = set(tests) - {"chord", "jensen", "hessian"}
+    if unknown or not tests:
+        raise ValueError(f"tests must be drawn from 'chord', 'jensen', 'hessian', got {tests!r}")
     gen = torch.Generator().manual_seed(seed)
 
     def draw(n: int) -> Tensor:
@@ -140,6 +144,8 @@ def check_convex_function(
     # Chords (k = 2), then Jensen (k points): Σ α_i f(x_i) − f(Σ α_i x_i) ≥ 0. The first kind
     # that fails gives the report its worst case; the Hessian is the last resort.
     for k, kind in ((2, "chord"), (jensen_points, "jensen")):
+        if kind not in tests:
+            continue
         points = draw(num_samples * k).view(num_samples, k, d)
         weights = _random_weights(num_samples, k, gen)
         f_points = values(points.view(-1, d)).view(num_samples, k)
@@ -156,7 +162,7 @@ def check_convex_function(
                 kind, points[i], weights[i], float(lhs[i]), float(rhs[i]), float(gap[i])
             )
             return ConvexityReport(violation, num_samples)
-    if use_hessian:
+    if "hessian" in tests:
         points = draw(num_samples)
         hess = vmap(hessian(scalar))(points).reshape(num_samples, d, d)
         smallest = torch.linalg.eigvalsh(hess)[:, 0]

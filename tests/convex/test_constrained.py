@@ -1,0 +1,197 @@
+"""Constrained minimization: the known optima of REFERENCE §4, projected optimizers, errors."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from trainlab.convex import (
+    augmented_lagrangian,
+    penalty_method,
+    project_box,
+    project_l2_ball,
+    project_parameters,
+    project_simplex,
+    projected_gradient_descent,
+)
+
+
+def t(*values):
+    return torch.tensor(values, dtype=torch.float64)
+
+
+def qp(x):
+    return 2 * x[0] ** 2 + x[1] ** 2 + x[0] * x[1] + x[0] + x[1]
+
+
+QP_EQ = lambda x: (x[0] + x[1] - 1).reshape(1)  # noqa: E731
+QP_INEQ = lambda x: -x  # x ≥ 0  # noqa: E731
+
+
+@pytest.mark.parametrize("method, tol", [(augmented_lagrangian, 1e-7), (penalty_method, 1e-5)])
+def test_the_quadratic_program(method, tol):
+    result = method(qp, t(0.0, 0.0), eq=QP_EQ, ineq=QP_INEQ)
+    assert result.converged, result.message
+    torch.testing.assert_close(result.x, t(0.25, 0.75), atol=tol, rtol=0)
+    assert result.fun == pytest.approx(1.875, abs=tol)
+    # KKT: ∇f = (4x₁ + x₂ + 1, 2x₂ + x₁ + 1) = (2.75, 2.75) = −ν·(1, 1); x > 0 so μ = 0
+    assert float(result.eq_multipliers[0]) == pytest.approx(-2.75, abs=1e-3)
+    torch.testing.assert_close(result.ineq_multipliers, t(0.0, 0.0), atol=1e-6, rtol=0)
+    assert result.violation <= 1e-5 and result.kkt_residual <= 1e-3
+
+
+def test_the_linear_program():
+    constraints = lambda x: torch.stack([  # noqa: E731
+        -x[0] + x[1] - 1, 2 - x[0] - x[1], -x[1], x[0] - 2 * x[1] - 4
+    ])  # fmt: skip
+    result = augmented_lagrangian(lambda x: 2 * x[0] + x[1], t(0.0, 0.0), ineq=constraints)
+    assert result.converged, result.message
+    torch.testing.assert_close(result.x, t(0.5, 1.5), atol=1e-6, rtol=0)
+    assert result.fun == pytest.approx(2.5, abs=1e-6)
+    # active constraints are the first two; the others have zero multipliers
+    assert float(result.ineq_multipliers[2]) == 0 and float(result.ineq_multipliers[3]) == 0
+    assert bool((result.ineq_multipliers[:2] > 0).all())
+
+
+def test_minimum_norm_point_on_a_hyperplane_and_its_multiplier():
+    a, b = t(1.0, -2.0, 0.5), 3.0
+    result = augmented_lagrangian(lambda x: 0.5 * x.square().sum(), t(0.0, 0.0, 0.0),
+                                  eq=lambda x: (a @ x - b).reshape(1))  # fmt: skip
+    norm2 = float(a.square().sum())
+    torch.testing.assert_close(result.x, b * a / norm2, atol=1e-7, rtol=0)
+    assert float(result.eq_multipliers[0]) == pytest.approx(-b / norm2, abs=1e-6)
+
+
+def test_the_line_search_exercise_minimum():
+    f = lambda x: torch.log(torch.exp(x) + torch.exp(-2 * x - 3)).sum()  # noqa: E731
+    box = functools.partial(project_box, lower=-5, upper=5)
+    result = projected_gradient_descent(f, t(2.0), box, lr=0.5, tol=1e-10)
+    assert result.converged
+    assert float(result.x[0]) == pytest.approx((math.log(2) - 3) / 3, abs=1e-8)
+    assert float(result.x[0]) == pytest.approx(-0.7689509, abs=1e-7)
+    assert result.fun == pytest.approx(-0.3634858, abs=1e-7)
+
+
+@pytest.mark.parametrize("accelerated", [False, True])
+def test_projected_gradient_descent_on_a_box_constrained_least_squares(accelerated):
+    gen = torch.Generator().manual_seed(0)
+    A = torch.randn(30, 10, generator=gen, dtype=torch.float64)
+    b = torch.randn(30, generator=gen, dtype=torch.float64) * 3
+    f = lambda x: 0.5 * (A @ x - b).square().sum()  # noqa: E731
+    lipschitz = float(torch.linalg.matrix_norm(A, ord=2)) ** 2
+    box = functools.partial(project_box, lower=0.0, upper=1.0)
+    x0 = torch.zeros(10, dtype=torch.float64)
+    result = projected_gradient_descent(
+        f, x0, box, lr=1 / lipschitz, tol=1e-9, accelerated=accelerated
+    )
+    assert result.converged
+    x = result.x
+    assert bool(((x >= 0) & (x <= 1)).all())
+    # optimality for a box: the gradient points into the box at active bounds, vanishes inside
+    g = A.T @ (A @ x - b)
+    inside = (x > 1e-9) & (x < 1 - 1e-9)
+    assert float(g[inside].abs().max()) < 1e-6
+    assert bool((g[x <= 1e-9] >= -1e-6).all()) and bool((g[x >= 1 - 1e-9] <= 1e-6).all())
+    assert len(result.trajectory) == len(result.values) == result.nit + 1
+    assert (
+        all(a >= b - 1e-12 for a, b in zip(result.values, result.values[1:], strict=False))
+        or accelerated
+    )
+
+
+def test_projected_gradient_descent_reports_divergence():
+    result = projected_gradient_descent(lambda x: (x**2).sum(), t(1.0, 1.0),
+                                        lambda x: x, lr=1e200, max_steps=100)  # fmt: skip
+    assert result.diverged and "lower lr" in result.message
+
+
+def _classifier_with_constraints():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.Softplus(), nn.Linear(3, 2))
+    optimizer = torch.optim.SGD([
+        {"params": model[0].parameters()},  # free
+        {"params": [model[2].weight]},  # each row on the simplex
+        {"params": [model[2].bias]},  # in the unit ℓ2 ball
+    ], lr=0.1, momentum=0.9)  # fmt: skip
+    project_parameters(optimizer, [None, project_simplex, project_l2_ball])
+    return model, optimizer
+
+
+def _feasible(model) -> bool:
+    w, b = model[2].weight, model[2].bias
+    return bool((w >= 0).all() and torch.allclose(w.sum(1), torch.ones(2))
+                and b.norm() <= 1 + 1e-6)  # fmt: skip
+
+
+def test_projected_optimizer_keeps_parameters_feasible_through_training():
+    model, optimizer = _classifier_with_constraints()
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=5, gamma=0.5)
+    assert _feasible(model)  # projected right away
+    x = torch.randn(64, 4)
+    y = (x[:, 0] > 0).long()
+    first = None
+    for _ in range(20):
+        loss = nn.functional.cross_entropy(model(x), y)
+        first = first or loss.item()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        assert _feasible(model)
+    assert loss.item() < first
+    assert optimizer.param_groups[1]["lr"] == pytest.approx(0.1 * 0.5**4)
+
+
+def test_projected_optimizer_state_dict_round_trips():
+    model, optimizer = _classifier_with_constraints()
+    x, y = torch.randn(16, 4), torch.randint(0, 2, (16,))
+
+    def step(model, optimizer):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+
+    step(model, optimizer)
+    clone, clone_optimizer = _classifier_with_constraints()
+    clone.load_state_dict(model.state_dict())
+    # a copy, as if saved to disk: a live state dict shares its momentum buffers
+    clone_optimizer.load_state_dict(copy.deepcopy(optimizer.state_dict()))
+    for _ in range(3):
+        step(model, optimizer)
+        step(clone, clone_optimizer)
+    for a, b in zip(model.parameters(), clone.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+class TestBadInput:
+    def test_non_scalar_function(self):
+        with pytest.raises(ValueError, match="f must return a scalar tensor"):
+            projected_gradient_descent(lambda x: x * 2, t(1.0, 2.0), lambda x: x, lr=0.1)
+
+    def test_non_finite_start(self):
+        with pytest.raises(ValueError, match="x0 must be finite"):
+            augmented_lagrangian(qp, t(float("nan"), 0.0), eq=QP_EQ)
+        with pytest.raises(ValueError, match="f is not finite at the starting point"):
+            penalty_method(lambda x: torch.log(x).sum(), t(-1.0, 1.0), eq=QP_EQ)
+
+    def test_bad_learning_rate(self):
+        with pytest.raises(ValueError, match="lr must be a positive finite number"):
+            projected_gradient_descent(qp, t(0.0, 0.0), lambda x: x, lr=0.0)
+
+    def test_missing_or_malformed_constraints(self):
+        with pytest.raises(ValueError, match="give eq= and/or ineq="):
+            augmented_lagrangian(qp, t(0.0, 0.0))
+        with pytest.raises(ValueError, match="0-d or 1-d tensor"):
+            augmented_lagrangian(qp, t(0.0, 0.0), eq=lambda x: torch.ones(2, 2))
+
+    def test_one_projection_per_group(self):
+        model, _ = _classifier_with_constraints()
+        optimizer = torch.optim.SGD([{"params": [model[0].weight]}, {"params": [model[0].bias]}],
+                                    lr=0.1)  # fmt: skip
+        with pytest.raises(ValueError, match="got 3 projections for 2 param groups"):
+            project_parameters(optimizer, [None, None, None])
