@@ -10,7 +10,10 @@ from torch import Tensor
 
 __all__ = ["OptimizeResult", "Status"]
 
-Status = Literal["converged", "max_steps", "diverged"]
+Status = Literal["converged", "max_steps", "diverged", "failed"]
+"""converged: the stopping test passed; max_steps: ran out of steps ("no convergence");
+diverged: values blew up or kept rising above f(x0); failed: the method broke down (a singular
+Hessian, a line search that found no step)."""
 
 
 @dataclass
