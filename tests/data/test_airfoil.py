@@ -1,0 +1,51 @@
+"""The airfoil loader: checksum, parsing, the book's standardization."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+from trainlab.data.airfoil import AIRFOIL_FILE, load_airfoil, parse_table
+
+
+def test_real_file_is_standardized_like_the_book(shared_data):
+    data = load_airfoil(shared_data)
+    assert data.features.shape == (1500, 5) and data.targets.shape == (1500,)
+    assert data.features.dtype == torch.float32
+    assert "airfoil" in data.source
+    # standardized over all 1503 rows with the population std, then 1500 kept
+    raw = parse_table((shared_data / "airfoil" / AIRFOIL_FILE).read_text(), 6)
+    full = (raw - raw.mean(0)) / raw.std(0, unbiased=False)
+    torch.testing.assert_close(full.mean(0), torch.zeros(6, dtype=torch.float64), atol=1e-12,
+                               rtol=0)  # fmt: skip
+    torch.testing.assert_close(full.std(0, unbiased=False), torch.ones(6, dtype=torch.float64))
+    torch.testing.assert_close(data.targets, full[:1500, -1].float())
+    assert raw.shape == (1503, 6)
+
+
+def test_a_corrupted_copy_is_refused(shared_data, tmp_path):
+    copy = tmp_path / AIRFOIL_FILE
+    shutil.copy(shared_data / "airfoil" / AIRFOIL_FILE, copy)
+    copy.write_bytes(copy.read_bytes().replace(b"126.201", b"126.202", 1))
+    with pytest.raises(ValueError, match=r"SHA-1 .* expected 76e5be15"):
+        load_airfoil(tmp_path)
+
+
+def test_missing_file_says_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRAINLAB_DATA_DIR", raising=False)
+    with pytest.raises(FileNotFoundError, match=f"{AIRFOIL_FILE} not found .*{tmp_path.name}"):
+        load_airfoil(tmp_path)
+
+
+def test_environment_variable_names_the_folder(shared_data, monkeypatch):
+    monkeypatch.setenv("TRAINLAB_DATA_DIR", str(shared_data))
+    assert load_airfoil().features.shape == (1500, 5)
+
+
+def test_malformed_tables():
+    with pytest.raises(ValueError, match="line 2 has 2 fields, expected 3"):
+        parse_table("1 2 3\n4 5\n", 3)
+    with pytest.raises(ValueError, match="line 1 holds a non-number"):
+        parse_table("1 x 3\n", 3)
