@@ -57,14 +57,30 @@ def risk_and_empirical_risk() -> FigureResult:
     ax.plot(x, f(x), label="risk f(x)")
     ax.plot(x, g(x), "--", label="empirical risk g(x)")
     x_f, x_g = _argmin_near(f, 0.5, 1.5), _argmin_near(g, 0.5, 1.5)
-    ax.annotate("min of risk", (x_f, float(f(torch.tensor(x_f)))), xytext=(0.7, -0.6),
-                arrowprops={"arrowstyle": "->"})  # fmt: skip
-    ax.annotate("min of empirical risk", (x_g, float(g(torch.tensor(x_g)))), xytext=(0.55, -1.2),
-                arrowprops={"arrowstyle": "->"})  # fmt: skip
+    ax.annotate(
+        "min of risk",
+        (x_f, float(f(torch.tensor(x_f)))),
+        xytext=(0.7, -0.6),
+        arrowprops={"arrowstyle": "->"},
+    )
+    ax.annotate(
+        "min of empirical risk",
+        (x_g, float(g(torch.tensor(x_g)))),
+        xytext=(0.55, -1.2),
+        arrowprops={"arrowstyle": "->"},
+    )
     ax.set(xlabel="x", ylabel="risk")
     ax.legend()
-    return FigureResult(fig, {"x": x, "risk": f(x), "empirical_risk": g(x),
-                              "argmin_risk": x_f, "argmin_empirical_risk": x_g})  # fmt: skip
+    return FigureResult(
+        fig,
+        {
+            "x": x,
+            "risk": f(x),
+            "empirical_risk": g(x),
+            "argmin_risk": x_f,
+            "argmin_empirical_risk": x_g,
+        },
+    )
 
 
 def local_and_global_minimum() -> FigureResult:
@@ -74,10 +90,13 @@ def local_and_global_minimum() -> FigureResult:
     local_x, global_x = _argmin_near(f, -1.0, 0.5), _argmin_near(f, 0.5, 2.0)
     fig, ax = new_figure()
     ax.plot(x, f(x))
-    for name, at, offset in (("local minimum", local_x, (-0.8, -1.0)),
-                             ("global minimum", global_x, (0.3, 0.8))):  # fmt: skip
-        ax.annotate(name, (at, float(f(torch.tensor(at)))), xytext=offset,
-                    arrowprops={"arrowstyle": "->"})  # fmt: skip
+    for name, at, offset in (
+        ("local minimum", local_x, (-0.8, -1.0)),
+        ("global minimum", global_x, (0.3, 0.8)),
+    ):
+        ax.annotate(
+            name, (at, float(f(torch.tensor(at)))), xytext=offset, arrowprops={"arrowstyle": "->"}
+        )
     ax.set(xlabel="x", ylabel="f(x)")
     return FigureResult(fig, {"x": x, "f": f(x), "local_min": local_x, "global_min": global_x})
 
@@ -99,8 +118,14 @@ def saddle_points() -> FigureResult:
     ax2.set(xlabel="x", ylabel="y", zlabel="x² − y²")
     saddle = classify_critical_point(lambda v: v[0] ** 2 - v[1] ** 2, torch.zeros(2))
     cube = classify_critical_point(lambda v: v**3, 0.0)
-    return FigureResult(fig, {"saddle_kind": saddle.kind, "saddle_eigenvalues": saddle.eigenvalues,
-                              "cube_kind": cube.kind})  # fmt: skip
+    return FigureResult(
+        fig,
+        {
+            "saddle_kind": saddle.kind,
+            "saddle_eigenvalues": saddle.eigenvalues,
+            "cube_kind": cube.kind,
+        },
+    )
 
 
 def vanishing_gradient() -> FigureResult:
@@ -109,8 +134,12 @@ def vanishing_gradient() -> FigureResult:
     gradient_at_4 = 1 - math.tanh(4.0) ** 2
     fig, ax = new_figure()
     ax.plot(x, torch.tanh(x))
-    ax.annotate(f"vanishing gradient ({gradient_at_4:.4f})", (4.0, math.tanh(4.0)),
-                xytext=(1.0, 0.0), arrowprops={"arrowstyle": "->"})  # fmt: skip
+    ax.annotate(
+        f"vanishing gradient ({gradient_at_4:.4f})",
+        (4.0, math.tanh(4.0)),
+        xytext=(1.0, 0.0),
+        arrowprops={"arrowstyle": "->"},
+    )
     ax.set(xlabel="x", ylabel="tanh(x)")
     return FigureResult(fig, {"x": x, "tanh": torch.tanh(x), "gradient_at_4": gradient_at_4})
 
@@ -145,8 +174,9 @@ def local_minimum_is_global() -> FigureResult:
     fig, ax = new_figure()
     ax.plot(x, f(x))
     ax.plot([1.0], [0.0], "o")
-    ax.annotate("local = global minimum", (1.0, 0.0), xytext=(-1.5, 4.0),
-                arrowprops={"arrowstyle": "->"})  # fmt: skip
+    ax.annotate(
+        "local = global minimum", (1.0, 0.0), xytext=(-1.5, 4.0), arrowprops={"arrowstyle": "->"}
+    )
     ax.set(xlabel="x", ylabel="(x − 1)²")
     return FigureResult(fig, {"x": x, "f": f(x), "argmin": float(x[int(f(x).argmin())])})
 

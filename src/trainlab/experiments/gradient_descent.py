@@ -123,8 +123,9 @@ def _f_2d(x1, x2):
 def gd_2d(eta: float = 0.1, steps: int = 20) -> tuple[dict[str, float], FigureResult]:
     """GD on x1² + 2·x2² from (−5, −2) with the book's ``train_2d``: after 20 steps at η = 0.1,
     x1 = −5·0.8²⁰ and x2 = −2·0.6²⁰ exactly."""
-    points = train_2d(lambda x1, x2, s1, s2: (x1 - eta * 2 * x1, x2 - eta * 4 * x2, 0, 0),
-                      steps=steps)  # fmt: skip
+    points = train_2d(
+        lambda x1, x2, s1, s2: (x1 - eta * 2 * x1, x2 - eta * 4 * x2, 0, 0), steps=steps
+    )
     figure = show_trace_2d(_f_2d, points, title=f"x1² + 2x2², η = {eta:g}")
     return {"gd 2-D x1": points[-1][0], "gd 2-D x2": points[-1][1]}, figure
 
@@ -132,16 +133,22 @@ def gd_2d(eta: float = 0.1, steps: int = 20) -> tuple[dict[str, float], FigureRe
 def newton_runs() -> tuple[dict[str, float], list[FigureResult]]:
     """Newton from x = 10: on cosh(0.5x) (convex: lands on 0), and on x·cos(0.15πx) at η = 1
     (heads to a maximum where f'' < 0) and η = 0.5."""
-    cosh = newton(lambda x: torch.cosh(0.5 * x), 10.0, 1.0, 10,
-                  grad=lambda x: 0.5 * math.sinh(0.5 * x),
-                  hess=lambda x: 0.25 * math.cosh(0.5 * x))  # fmt: skip
+    cosh = newton(
+        lambda x: torch.cosh(0.5 * x),
+        10.0,
+        1.0,
+        10,
+        grad=lambda x: 0.5 * math.sinh(0.5 * x),
+        hess=lambda x: 0.25 * math.cosh(0.5 * x),
+    )
     numbers = {"newton cosh(0.5x)": float(cosh.x)}
     figures = [show_trace(cosh.trajectory, lambda x: torch.cosh(0.5 * x), title="Newton, cosh")]
     for eta in (1.0, 0.5):
         result = newton(_x_cos, 10.0, eta, 10, grad=_x_cos_grad, hess=_x_cos_hess)
         numbers[f"newton x·cos(cx), η={eta:g}"] = float(result.x)
-        figures.append(show_trace(result.trajectory, _x_cos, (-30, 30),
-                                  f"Newton, x·cos(0.15πx), η = {eta:g}"))  # fmt: skip
+        figures.append(
+            show_trace(result.trajectory, _x_cos, (-30, 30), f"Newton, x·cos(0.15πx), η = {eta:g}")
+        )
     return numbers, figures
 
 
@@ -166,8 +173,12 @@ def preconditioning(steps: int = 10) -> tuple[dict[str, float], FigureResult]:
     scaled = preconditioned_gd(f, torch.ones(2, dtype=torch.float64), 1.0, steps)
     fig, ax = new_figure()
     ax.semilogy([max(v, 1e-18) for v in plain.values], "-o", markersize=3, label="GD, η = 0.1")
-    ax.semilogy([max(v, 1e-18) for v in scaled.values], "-s", markersize=3,
-                label="diag(H)⁻¹-preconditioned GD, η = 1")  # fmt: skip
+    ax.semilogy(
+        [max(v, 1e-18) for v in scaled.values],
+        "-s",
+        markersize=3,
+        label="diag(H)⁻¹-preconditioned GD, η = 1",
+    )
     ax.set(xlabel="step", ylabel="f(x)")
     ax.legend()
     numbers = {"gd f after 10": plain.fun, "preconditioned f after 10": scaled.fun}

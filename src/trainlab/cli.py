@@ -1,0 +1,176 @@
+"""The ``trainlab`` command line: ``trainlab train ...`` (and ``python -m trainlab ...``)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from trainlab.data.fashion_mnist import load_fashion_mnist, subset
+from trainlab.experiments.figures import FigureResult, blank_figure
+from trainlab.models import book_densenet, book_resnet18, lenet
+from trainlab.train import CheckpointError, EpochStats, NonFiniteLoss, fit, xavier_init
+
+__all__ = ["main"]
+
+MODELS: dict[str, Callable[[], nn.Module]] = {
+    "lenet": lambda: lenet(norm="none"),
+    "lenet-bn": lambda: lenet(norm="trainlab"),
+    "lenet-bn-concise": lambda: lenet(norm="torch"),
+    "resnet18": lambda: book_resnet18(),
+    "densenet": lambda: book_densenet(),
+}
+OPTIMIZERS = {
+    "sgd": lambda params, lr: torch.optim.SGD(params, lr=lr),
+    "adam": lambda params, lr: torch.optim.Adam(params, lr=lr),
+}
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trainlab", description="Batch norm, ResNets, convex optimization and GD: the unit."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser(
+        "train",
+        help="train a model of the unit on Fashion-MNIST",
+        description="Train on Fashion-MNIST and write history.csv, history.json, curves.png and "
+        "a checkpoint to --out; prints the book's line per epoch.",
+    )
+    train.add_argument(
+        "--model",
+        choices=sorted(MODELS),
+        default="lenet-bn",
+        help="lenet (no BN), lenet-bn (trainlab BN, the book's scratch version), "
+        "lenet-bn-concise (torch BN), resnet18 or densenet (the book's)",
+    )
+    train.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
+    train.add_argument("--lr", type=_positive_float, default=1e-3, help="learning rate")
+    train.add_argument("--batch-size", type=_positive_int, default=256)
+    train.add_argument("--epochs", type=_positive_int, default=5)
+    train.add_argument(
+        "--resize",
+        type=_positive_int,
+        default=None,
+        help="resize images to N×N (the book uses 96 for ResNet/DenseNet)",
+    )
+    train.add_argument("--xavier", action="store_true", help="the book's Xavier initialization")
+    train.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder with the Fashion-MNIST .gz files (default: cache/download)",
+    )
+    train.add_argument("--no-download", action="store_true", help="never use the network")
+    train.add_argument(
+        "--fallback",
+        action="store_true",
+        help="if Fashion-MNIST cannot be had, train on scikit-learn's digits",
+    )
+    train.add_argument(
+        "--subset",
+        type=_positive_int,
+        default=None,
+        help="train on the first N training images and test on the first N//6 (quick checks)",
+    )
+    train.add_argument("--out", type=Path, default=Path("runs/train"), help="output folder")
+    train.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    return parser
+
+
+def curves_figure(history: Sequence[EpochStats], title: str = "") -> FigureResult:
+    """The book's training curves: train loss, train accuracy and test accuracy per epoch."""
+    fig = blank_figure(4.5, 3.2)
+    ax = fig.add_subplot()
+    epochs = [h.epoch for h in history]
+    ax.plot(epochs, [h.loss for h in history], "-", label="train loss")
+    ax.plot(epochs, [h.train_acc for h in history], "--", label="train acc")
+    ax.plot(epochs, [h.test_acc for h in history], "-.", label="test acc")
+    ax.set(xlabel="epoch", title=title)
+    ax.legend()
+    return FigureResult(fig, {"history": [asdict(h) for h in history]})
+
+
+def _write_history(out: Path, history: Sequence[EpochStats], source: str, model: str) -> None:
+    rows = [asdict(h) for h in history]
+    with (out / "history.csv").open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    (out / "history.json").write_text(json.dumps({"dataset": source, "history": rows}, indent=1))
+    curves_figure(history, model).figure.savefig(out / "curves.png", dpi=100)
+
+
+def _train(args: argparse.Namespace) -> int:
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        print(
+            f"trainlab: error: --device {args.device}: no CUDA device here; use --device cpu",
+            file=sys.stderr,
+        )
+        return 2
+    torch.manual_seed(args.seed)
+    data = load_fashion_mnist(args.data_dir, download=not args.no_download, fallback=args.fallback)
+    if args.subset is not None:
+        data = subset(data, args.subset)
+    model = MODELS[args.model]()
+    if args.xavier:
+        xavier_init(model)
+    optimizer = OPTIMIZERS[args.optimizer](model.parameters(), args.lr)
+    args.out.mkdir(parents=True, exist_ok=True)
+    config = {
+        "model": args.model,
+        "optimizer": args.optimizer,
+        "lr": args.lr,
+        "xavier": args.xavier,
+        "dataset": data.source,
+        "subset": args.subset,
+    }
+    print(f"training {args.model} on {data.source}")
+    history = fit(
+        model,
+        data,
+        optimizer,
+        args.epochs,
+        args.batch_size,
+        seed=args.seed,
+        resize=args.resize,
+        device=args.device,
+        checkpoint=args.out / "checkpoint",
+        resume=args.resume,
+        config=config,
+    )
+    _write_history(args.out, history, data.source, args.model)
+    print(f"wrote {args.out / 'history.csv'}, history.json, curves.png and checkpoint.*")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _train(args)
+    except (FileNotFoundError, CheckpointError, NonFiniteLoss, ValueError) as err:
+        print(f"trainlab: error: {err}", file=sys.stderr)
+        return 1
