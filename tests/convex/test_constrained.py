@@ -46,9 +46,9 @@ def test_the_quadratic_program(method, tol):
 
 
 def test_the_linear_program():
-    constraints = lambda x: torch.stack([  # noqa: E731
-        -x[0] + x[1] - 1, 2 - x[0] - x[1], -x[1], x[0] - 2 * x[1] - 4
-    ])  # fmt: skip
+    def constraints(x):
+        return torch.stack([-x[0] + x[1] - 1, 2 - x[0] - x[1], -x[1], x[0] - 2 * x[1] - 4])
+
     result = augmented_lagrangian(lambda x: 2 * x[0] + x[1], t(0.0, 0.0), ineq=constraints)
     assert result.converged, result.message
     torch.testing.assert_close(result.x, t(0.5, 1.5), atol=1e-6, rtol=0)
@@ -60,8 +60,9 @@ def test_the_linear_program():
 
 def test_minimum_norm_point_on_a_hyperplane_and_its_multiplier():
     a, b = t(1.0, -2.0, 0.5), 3.0
-    result = augmented_lagrangian(lambda x: 0.5 * x.square().sum(), t(0.0, 0.0, 0.0),
-                                  eq=lambda x: (a @ x - b).reshape(1))  # fmt: skip
+    result = augmented_lagrangian(
+        lambda x: 0.5 * x.square().sum(), t(0.0, 0.0, 0.0), eq=lambda x: (a @ x - b).reshape(1)
+    )
     norm2 = float(a.square().sum())
     torch.testing.assert_close(result.x, b * a / norm2, atol=1e-7, rtol=0)
     assert float(result.eq_multipliers[0]) == pytest.approx(-b / norm2, abs=1e-6)
@@ -105,27 +106,31 @@ def test_projected_gradient_descent_on_a_box_constrained_least_squares(accelerat
 
 
 def test_projected_gradient_descent_reports_divergence():
-    result = projected_gradient_descent(lambda x: (x**2).sum(), t(1.0, 1.0),
-                                        lambda x: x, lr=1e200, max_steps=100)  # fmt: skip
+    result = projected_gradient_descent(
+        lambda x: (x**2).sum(), t(1.0, 1.0), lambda x: x, lr=1e200, max_steps=100
+    )
     assert result.diverged and "lower lr" in result.message
 
 
 def _classifier_with_constraints():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 3), nn.Softplus(), nn.Linear(3, 2))
-    optimizer = torch.optim.SGD([
-        {"params": model[0].parameters()},  # free
-        {"params": [model[2].weight]},  # each row on the simplex
-        {"params": [model[2].bias]},  # in the unit ℓ2 ball
-    ], lr=0.1, momentum=0.9)  # fmt: skip
+    optimizer = torch.optim.SGD(
+        [
+            {"params": model[0].parameters()},  # free
+            {"params": [model[2].weight]},  # each row on the simplex
+            {"params": [model[2].bias]},  # in the unit ℓ2 ball
+        ],
+        lr=0.1,
+        momentum=0.9,
+    )
     project_parameters(optimizer, [None, project_simplex, project_l2_ball])
     return model, optimizer
 
 
 def _feasible(model) -> bool:
     w, b = model[2].weight, model[2].bias
-    return bool((w >= 0).all() and torch.allclose(w.sum(1), torch.ones(2))
-                and b.norm() <= 1 + 1e-6)  # fmt: skip
+    return bool((w >= 0).all() and torch.allclose(w.sum(1), torch.ones(2)) and b.norm() <= 1 + 1e-6)
 
 
 def test_projected_optimizer_keeps_parameters_feasible_through_training():
@@ -191,7 +196,8 @@ class TestBadInput:
 
     def test_one_projection_per_group(self):
         model, _ = _classifier_with_constraints()
-        optimizer = torch.optim.SGD([{"params": [model[0].weight]}, {"params": [model[0].bias]}],
-                                    lr=0.1)  # fmt: skip
+        optimizer = torch.optim.SGD(
+            [{"params": [model[0].weight]}, {"params": [model[0].bias]}], lr=0.1
+        )
         with pytest.raises(ValueError, match="got 3 projections for 2 param groups"):
             project_parameters(optimizer, [None, None, None])

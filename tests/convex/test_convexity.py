@@ -18,11 +18,15 @@ BOX3 = (torch.full((3,), -2.0), torch.full((3,), 2.0))
 Q = torch.tensor([[2.0, 0.5, 0.0], [0.5, 1.0, 0.3], [0.0, 0.3, 0.5]], dtype=torch.float64)
 
 
-@pytest.mark.parametrize("f", [
-    lambda x: torch.cos(PI * x),
-    lambda x: x**3,
-    lambda x: x * torch.cos(PI * x),
-], ids=["cos", "cube", "xcos"])  # fmt: skip
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: torch.cos(PI * x),
+        lambda x: x**3,
+        lambda x: x * torch.cos(PI * x),
+    ],
+    ids=["cos", "cube", "xcos"],
+)
 def test_finds_a_counterexample_for_non_convex_functions(f):
     report = check_convex_function(f, (-1.0, 2.0))
     assert report.refuted
@@ -36,13 +40,17 @@ def test_finds_a_counterexample_for_non_convex_functions(f):
     assert str(report).startswith("not convex: chord inequality fails")
 
 
-@pytest.mark.parametrize("f, bounds", [
-    (lambda x: x**2, (-1.0, 2.0)),
-    (lambda x: torch.exp(0.5 * x), (-1.0, 2.0)),
-    (lambda x: torch.logsumexp(x, 0), BOX3),
-    (lambda x: torch.linalg.vector_norm(x), BOX3),
-    (lambda x: x @ Q @ x, BOX3),
-], ids=["square", "exp", "logsumexp", "norm", "psd_quadratic"])  # fmt: skip
+@pytest.mark.parametrize(
+    "f, bounds",
+    [
+        (lambda x: x**2, (-1.0, 2.0)),
+        (lambda x: torch.exp(0.5 * x), (-1.0, 2.0)),
+        (lambda x: torch.logsumexp(x, 0), BOX3),
+        (lambda x: torch.linalg.vector_norm(x), BOX3),
+        (lambda x: x @ Q @ x, BOX3),
+    ],
+    ids=["square", "exp", "logsumexp", "norm", "psd_quadratic"],
+)
 def test_finds_no_violation_for_convex_functions_and_says_only_that(f, bounds):
     report = check_convex_function(f, bounds, num_samples=500)
     assert not report.refuted
@@ -95,8 +103,9 @@ def test_convex_sets():
 
 def test_sublevel_sets_of_a_convex_function_are_convex():
     f = lambda x: x @ Q[:2, :2] @ x  # noqa: E731
-    grids, values, mask = sublevel_set_grid(f, 1.0, (torch.full((2,), -2.0), torch.full((2,), 2.0)),
-                                            num=41)  # fmt: skip
+    grids, values, mask = sublevel_set_grid(
+        f, 1.0, (torch.full((2,), -2.0), torch.full((2,), 2.0)), num=41
+    )
     assert grids[0].shape == values.shape == mask.shape == (41, 41)
     assert 0 < int(mask.sum()) < 41 * 41
     inside = sublevel_set_samples(f, 1.0, (torch.full((2,), -2.0), torch.full((2,), 2.0)))
@@ -128,8 +137,9 @@ class TestBadInput:
 
     def test_non_scalar_function(self):
         with pytest.raises(ValueError, match="f must return a scalar"):
-            check_convex_function(lambda x: torch.stack([x[0], x[1]]), BOX3[:2] and
-                                  (torch.zeros(2), torch.ones(2)))  # fmt: skip
+            check_convex_function(
+                lambda x: torch.stack([x[0], x[1]]), BOX3[:2] and (torch.zeros(2), torch.ones(2))
+            )
 
     def test_non_finite_values(self):
         with pytest.raises(ValueError, match="f is not finite"):

@@ -21,11 +21,14 @@ def t(*values):
     return torch.tensor(values, dtype=torch.float64)
 
 
-@pytest.mark.parametrize("v, expected", [
-    (t(0.5, 2.1, -3.5), t(0.0, 1.0, 0.0)),
-    (t(0.3, 0.2, 0.1), t(0.3 + 0.4 / 3, 0.2 + 0.4 / 3, 0.1 + 0.4 / 3)),
-    (t(-1.0, -2.0, -3.0), t(1.0, 0.0, 0.0)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "v, expected",
+    [
+        (t(0.5, 2.1, -3.5), t(0.0, 1.0, 0.0)),
+        (t(0.3, 0.2, 0.1), t(0.3 + 0.4 / 3, 0.2 + 0.4 / 3, 0.1 + 0.4 / 3)),
+        (t(-1.0, -2.0, -3.0), t(1.0, 0.0, 0.0)),
+    ],
+)
 def test_simplex_examples(v, expected):
     torch.testing.assert_close(project_simplex(v), expected)
 
@@ -58,8 +61,9 @@ def test_inside_points_are_unchanged():
 
 
 class TestBadInput:
-    @pytest.mark.parametrize("project", [project_simplex, project_l1_ball, project_l2_ball,
-                                         project_linf_ball])  # fmt: skip
+    @pytest.mark.parametrize(
+        "project", [project_simplex, project_l1_ball, project_l2_ball, project_linf_ball]
+    )
     @pytest.mark.parametrize("radius", [0.0, -1.0, float("inf"), float("nan")])
     def test_radius_must_be_positive_and_finite(self, project, radius):
         with pytest.raises(ValueError, match="radius must be a positive finite number"):

@@ -18,8 +18,9 @@ def test_real_file_is_standardized_like_the_book(shared_data):
     # standardized over all 1503 rows with the population std, then 1500 kept
     raw = parse_table((shared_data / "airfoil" / AIRFOIL_FILE).read_text(), 6)
     full = (raw - raw.mean(0)) / raw.std(0, unbiased=False)
-    torch.testing.assert_close(full.mean(0), torch.zeros(6, dtype=torch.float64), atol=1e-12,
-                               rtol=0)  # fmt: skip
+    torch.testing.assert_close(
+        full.mean(0), torch.zeros(6, dtype=torch.float64), atol=1e-12, rtol=0
+    )
     torch.testing.assert_close(full.std(0, unbiased=False), torch.ones(6, dtype=torch.float64))
     torch.testing.assert_close(data.targets, full[:1500, -1].float())
     assert raw.shape == (1503, 6)

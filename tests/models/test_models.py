@@ -171,10 +171,17 @@ class TestTheBooksShapes:
     def test_resnet18_walk_at_224(self):
         shapes = [r.output_shape for r in summarize(book_resnet18(), (1, 1, 224, 224))]
         assert shapes == [
-            (1, 64, 112, 112), (1, 64, 112, 112), (1, 64, 112, 112), (1, 64, 56, 56),
-            (1, 64, 56, 56), (1, 128, 28, 28), (1, 256, 14, 14), (1, 512, 7, 7),
-            (1, 512, 1, 1), (1, 10),
-        ]  # fmt: skip
+            (1, 64, 112, 112),
+            (1, 64, 112, 112),
+            (1, 64, 112, 112),
+            (1, 64, 56, 56),
+            (1, 64, 56, 56),
+            (1, 128, 28, 28),
+            (1, 256, 14, 14),
+            (1, 512, 7, 7),
+            (1, 512, 1, 1),
+            (1, 10),
+        ]
 
     def test_dense_block_and_transition(self):
         block = DenseBlock(2, 3, 10)
@@ -196,11 +203,19 @@ class TestParameterCounts:
     def test_the_books_resnet18(self):
         assert _count(book_resnet18(in_channels=1, num_classes=10)) == 11_178_378
 
-    @pytest.mark.parametrize("builder, expected", [
-        (resnet18, 11_689_512), (resnet34, 21_797_672), (resnet50, 25_557_032),
-        (resnet101, 44_549_160), (resnet152, 60_192_808),
-        (densenet121, 7_978_856), (densenet169, 14_149_480), (densenet201, 20_013_928),
-    ])  # fmt: skip
+    @pytest.mark.parametrize(
+        "builder, expected",
+        [
+            (resnet18, 11_689_512),
+            (resnet34, 21_797_672),
+            (resnet50, 25_557_032),
+            (resnet101, 44_549_160),
+            (resnet152, 60_192_808),
+            (densenet121, 7_978_856),
+            (densenet169, 14_149_480),
+            (densenet201, 20_013_928),
+        ],
+    )
     def test_torchvision_builders(self, builder, expected):
         with torch.device("meta"):  # no memory or time spent on weights
             assert _count(builder()) == expected

@@ -443,8 +443,7 @@ def test_repr_matches_torch(case: Case, config: dict[str, Any]) -> None:
 
 def test_default_repr_text() -> None:
     expected = (
-        "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, "
-        "track_running_stats=True)"
+        "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)"
     )
     assert repr(BatchNorm2d(3)) == repr(nn.BatchNorm2d(3)) == expected
 

@@ -66,9 +66,14 @@ def test_fused_model_computes_the_eval_models_function(name):
 
 def test_linear_then_batch_norm_and_bias_free_convs_fold():
     model = nn.Sequential(
-        nn.Conv2d(3, 4, 3, bias=False), BatchNorm2d(4, momentum=0.9, convention="book"),
-        nn.ReLU(), nn.Flatten(), nn.Linear(4 * 4 * 4, 5), BatchNorm1d(5), nn.Sigmoid(),
-    )  # fmt: skip
+        nn.Conv2d(3, 4, 3, bias=False),
+        BatchNorm2d(4, momentum=0.9, convention="book"),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 4, 5),
+        BatchNorm1d(5),
+        nn.Sigmoid(),
+    )
     model = _with_realistic_statistics(model, (8, 3, 6, 6))
     fused = fuse_batch_norm(model)
     assert fused.get_submodule("0").bias is not None

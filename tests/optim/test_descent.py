@@ -52,10 +52,17 @@ def test_gd_on_a_quadratic_contracts_each_eigen_direction_by_one_minus_eta_lambd
         torch.testing.assert_close(q.T @ x, expected, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("eta, norm, status", [
-    (0.05, 0.07694, "max_steps"), (0.1, 0.0051538, "max_steps"), (0.19, 0.0051538, "max_steps"),
-    (2 / 11, 6.2088e-5, "max_steps"), (0.2, 1.0, "max_steps"), (0.21, 117.39, "diverged"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "eta, norm, status",
+    [
+        (0.05, 0.07694, "max_steps"),
+        (0.1, 0.0051538, "max_steps"),
+        (0.19, 0.0051538, "max_steps"),
+        (2 / 11, 6.2088e-5, "max_steps"),
+        (0.2, 1.0, "max_steps"),
+        (0.21, 117.39, "diverged"),
+    ],
+)
 def test_the_learning_rate_table_for_diag_1_10(eta, norm, status):
     result = gd(lambda x: 0.5 * (x[0] ** 2 + 10 * x[1] ** 2), torch.ones(2, dtype=F64), eta, 50)
     assert float(torch.linalg.vector_norm(result.x)) == pytest.approx(norm, rel=1e-4)  # as printed

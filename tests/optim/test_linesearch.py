@@ -15,16 +15,18 @@ def quadratic(x):
 
 
 def test_backtracking_sequence_of_the_reference():
-    result = line_search_gd(quadratic, torch.ones(2, dtype=F64), "backtracking", 5,
-                            alpha=0.3, beta=0.5)  # fmt: skip
+    result = line_search_gd(
+        quadratic, torch.ones(2, dtype=F64), "backtracking", 5, alpha=0.3, beta=0.5
+    )
     assert result.step_sizes == [0.125, 0.125, 0.25, 0.125, 0.5]
     assert [round(v, 4) for v in result.values[:5]] == [5.5, 0.6953, 0.3126, 0.2088, 0.129]
 
 
 def test_armijo_holds_at_every_accepted_step():
     alpha = 0.3
-    result = line_search_gd(quadratic, torch.tensor([3.0, -2.0], dtype=F64), "backtracking", 30,
-                            alpha=alpha)  # fmt: skip
+    result = line_search_gd(
+        quadratic, torch.tensor([3.0, -2.0], dtype=F64), "backtracking", 30, alpha=alpha
+    )
     for k, eta in enumerate(result.step_sizes):
         decrease = alpha * eta * result.grad_norms[k] ** 2
         assert result.values[k + 1] <= result.values[k] - decrease + 1e-15

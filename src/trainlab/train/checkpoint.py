@@ -42,7 +42,8 @@ def _atomic_write(path: Path, write) -> None:
 
 def split_tensors(tree: Any, prefix: str, tensors: dict[str, Tensor]) -> Any:
     """Move every tensor of a nested dict/list into ``tensors`` (keyed by its path) and return
-    the JSON-able rest, with {"__tensor__": key} where each tensor was."""
+    the JSON-able rest, with {"__tensor__": key} where each tensor was (dicts and tuples are
+    tagged too, so that integer keys and tuples come back as they were)."""
     if isinstance(tree, Tensor):
         tensors[prefix] = tree.detach().cpu().contiguous().clone()
         return {"__tensor__": prefix}
@@ -51,16 +52,17 @@ def split_tensors(tree: Any, prefix: str, tensors: dict[str, Tensor]) -> Any:
             "__dict__": [[k, split_tensors(v, f"{prefix}.{k}", tensors)] for k, v in tree.items()]
         }
     if isinstance(tree, (list, tuple)):
-        return [split_tensors(v, f"{prefix}.{i}", tensors) for i, v in enumerate(tree)]
+        items = [split_tensors(v, f"{prefix}.{i}", tensors) for i, v in enumerate(tree)]
+        return {"__tuple__": items} if isinstance(tree, tuple) else items
     return tree
 
 
 def _join_tensors(tree: Any, tensors: dict[str, Tensor]) -> Any:
     if isinstance(tree, dict) and "__tensor__" in tree:
         return tensors[tree["__tensor__"]]
-    if (
-        isinstance(tree, dict) and "__dict__" in tree
-    ):  # keys keep their type (ints in optimizer state)
+    if isinstance(tree, dict) and "__tuple__" in tree:
+        return tuple(_join_tensors(v, tensors) for v in tree["__tuple__"])
+    if isinstance(tree, dict) and "__dict__" in tree:  # keys keep their type (int state keys)
         return {k: _join_tensors(v, tensors) for k, v in tree["__dict__"]}
     if isinstance(tree, list):
         return [_join_tensors(v, tensors) for v in tree]
