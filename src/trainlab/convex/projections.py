@@ -42,6 +42,12 @@ def _check_radius(radius: float) -> None:
         )
 
 
+def _offset(v: Tensor, b: float | Tensor) -> Tensor:
+    """b as a (..., 1) tensor, so that one offset per leading index lines up with its row."""
+    b = torch.as_tensor(b, dtype=v.dtype, device=v.device)
+    return b.unsqueeze(-1) if b.dim() > 0 else b
+
+
 def _check_normal(v: Tensor, a: Tensor) -> Tensor:
     a = torch.as_tensor(a, dtype=v.dtype, device=v.device)
     if a.shape[-1:] != v.shape[-1:]:
@@ -108,28 +114,31 @@ def project_linf_ball(v: Tensor, radius: float = 1.0) -> Tensor:
 
 
 def project_halfspace(v: Tensor, a: Tensor, b: float | Tensor) -> Tensor:
-    """Onto the halfspace {x : aᵀx ≤ b}, O(n): v − max(0, aᵀv − b)/‖a‖² · a."""
+    """Onto the halfspace {x : aᵀx ≤ b}, O(n): v − max(0, aᵀv − b)/‖a‖² · a. ``a`` may carry
+    leading axes (one normal per row) and ``b`` then one offset per row."""
     _check_vector(v)
     a = _check_normal(v, a)
-    excess = ((v * a).sum(-1, keepdim=True) - torch.as_tensor(b, dtype=v.dtype)).clamp_min(0)
+    excess = ((v * a).sum(-1, keepdim=True) - _offset(v, b)).clamp_min(0)
     return v - excess / a.square().sum(-1, keepdim=True) * a
 
 
 def project_hyperplane(v: Tensor, a: Tensor, b: float | Tensor) -> Tensor:
-    """Onto the hyperplane {x : aᵀx = b}, O(n): v − (aᵀv − b)/‖a‖² · a."""
+    """Onto the hyperplane {x : aᵀx = b}, O(n): v − (aᵀv − b)/‖a‖² · a (rows as for the
+    halfspace)."""
     _check_vector(v)
     a = _check_normal(v, a)
-    residual = (v * a).sum(-1, keepdim=True) - torch.as_tensor(b, dtype=v.dtype)
+    residual = (v * a).sum(-1, keepdim=True) - _offset(v, b)
     return v - residual / a.square().sum(-1, keepdim=True) * a
 
 
 def project_affine(v: Tensor, A: Tensor, b: Tensor) -> Tensor:
     """Onto the affine set {x : Ax = b} for A of shape (m, n), O(mn) per vector after an
     O(m²n) factorization: v − A⁺(Av − b), with A⁺ the pseudo-inverse (Aᵀ(AAᵀ)⁻¹ when A has full
-    row rank). Raises if Ax = b has no solution."""
+    row rank). Raises if Ax = b has no solution. Computed in float64 (the pseudo-inverse of a
+    float32 matrix is only good to about 1e-7·cond(A)) and returned in v's dtype."""
     _check_vector(v)
-    A = torch.as_tensor(A, dtype=v.dtype, device=v.device)
-    b = torch.as_tensor(b, dtype=v.dtype, device=v.device)
+    A = torch.as_tensor(A, device=v.device).to(torch.float64)
+    b = torch.as_tensor(b, device=v.device).to(torch.float64)
     if A.dim() != 2 or A.shape[1] != v.shape[-1] or b.shape != (A.shape[0],):
         raise ValueError(
             f"expected A of shape (m, {v.shape[-1]}) and b of shape (m,), got A {tuple(A.shape)} "
@@ -139,4 +148,5 @@ def project_affine(v: Tensor, A: Tensor, b: Tensor) -> Tensor:
     particular = pinv @ b
     if not torch.allclose(A @ particular, b, rtol=1e-6, atol=1e-8 * (1 + b.abs().max().item())):
         raise ValueError("Ax = b has no solution, so the affine set is empty; check A and b")
-    return v - (v @ A.T - b) @ pinv.T
+    x = v.to(torch.float64)
+    return (x - (x @ A.T - b) @ pinv.T).to(v.dtype)
