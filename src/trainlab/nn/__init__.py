@@ -2,7 +2,13 @@
 
 from trainlab.nn.batchnorm import BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d
 from trainlab.nn.freeze import batch_norm_layers, freeze_batch_norm, is_frozen, unfreeze_batch_norm
+from trainlab.nn.fusion import fuse_batch_norm
 from trainlab.nn.running_stats import recompute_batch_norm_stats
+from trainlab.nn.sync_batchnorm import (
+    SyncBatchNorm,
+    convert_sync_batch_norm,
+    revert_sync_batch_norm,
+)
 from trainlab.nn.variants import BatchRenorm, GhostBatchNorm, renorm_limits
 
 __all__ = [
@@ -12,10 +18,14 @@ __all__ = [
     "BatchNorm3d",
     "BatchRenorm",
     "GhostBatchNorm",
+    "SyncBatchNorm",
     "batch_norm_layers",
+    "convert_sync_batch_norm",
     "freeze_batch_norm",
+    "fuse_batch_norm",
     "is_frozen",
     "recompute_batch_norm_stats",
     "renorm_limits",
+    "revert_sync_batch_norm",
     "unfreeze_batch_norm",
 ]

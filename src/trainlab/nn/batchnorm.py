@@ -91,7 +91,7 @@ class BatchNorm(nn.Module):
         self.track_running_stats = track_running_stats
         self.convention = convention
         self.impl = impl
-        self._implementation()  # validates impl against the convention
+        BatchNorm._implementation(self)  # validates impl against the convention
         factory = {"device": device, "dtype": dtype}
         self.register_parameter(
             "weight", nn.Parameter(torch.empty(num_features, **factory)) if affine else None

@@ -55,7 +55,10 @@ def _check_args(
     training: bool,
     momentum: float,
     eps: float,
+    local_count: bool = True,
 ) -> None:
+    """Validate batch_norm's arguments; ``local_count=False`` leaves the "more than one value
+    per channel" test to a caller that normalizes over more than this x (synchronized BN)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"batch_norm expects a torch.Tensor input, got {type(x).__name__}")
     if not x.is_floating_point():
@@ -93,7 +96,7 @@ def _check_args(
             f"momentum must lie in [0, 1], got {momentum!r}; it is the weight of the new batch "
             "statistic (PyTorch's convention, default 0.1)"
         )
-    if training and x.numel() // max(channels, 1) == 1:
+    if local_count and training and x.numel() // max(channels, 1) == 1:
         raise ValueError(
             f"Expected more than 1 value per channel when training, got input size {x.size()}"
         )
@@ -209,6 +212,28 @@ def _centre(xf: Tensor, shift: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return torch.sub(xf, _per_channel(shift, xf), out=centred), sums, squares
 
 
+def training_input_gradient(
+    xf: Tensor,
+    g: Tensor,
+    shift: Tensor,
+    delta: Tensor,
+    k: Tensor,
+    invstd: Tensor,
+    sum_g: Tensor,
+    sum_g_centred: Tensor,
+    count: int,
+    buffer: Tensor,
+) -> Tensor:
+    """∂L/∂x in training mode, k·g + a·(x − μ_B) + c with a = −k·σ̂⁻²·Σg(x − μ_B)/m and
+    c = −k·Σg/m, written into ``buffer`` (a tensor of x's size) with x − μ_B = (x − μ₀) − δ.
+    The sums and m may cover more than this x (synchronized BN passes global ones)."""
+    a = -k * invstd.square() * sum_g_centred / count
+    c = -k * sum_g / count - a * delta  # a·(x − μ_B) = a·(x − μ₀) − a·δ
+    centred = torch.sub(xf, _per_channel(shift, xf), out=buffer)
+    grad_x = centred.mul_(_per_channel(a, xf)).add_(_per_channel(c, xf))
+    return grad_x.addcmul_(g, _per_channel(k, xf))
+
+
 class _BatchNormFunction(torch.autograd.Function):
     r"""Batch normalization with a hand-derived backward.
 
@@ -298,11 +323,9 @@ class _BatchNormFunction(torch.autograd.Function):
         if need_x:
             if ctx.training:
                 count = xf.numel() // xf.shape[1]
-                a = -k * invstd.square() * sum_g_centred / count
-                c = -k * sum_g / count - a * delta  # a·(x − μ_B) = a·(x − μ₀) − a·δ
-                centred = torch.sub(xf, shift_b, out=buffer)
-                grad_x = centred.mul_(_per_channel(a, xf)).add_(_per_channel(c, xf))
-                grad_x = grad_x.addcmul_(g, _per_channel(k, xf))
+                grad_x = training_input_gradient(
+                    xf, g, shift, delta, k, invstd, sum_g, sum_g_centred, count, buffer
+                )
             else:
                 grad_x = g * _per_channel(k, xf)
             grad_x = grad_x.to(x.dtype)
