@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from trainlab.data.fashion_mnist import load_fashion_mnist, subset
-from trainlab.experiments.figures import FigureResult, blank_figure
+from trainlab.experiments.figures import curves_figure
+from trainlab.experiments.sections import PROFILES, SECTIONS, Settings
 from trainlab.models import book_densenet, book_resnet18, lenet
+from trainlab.nn.sync_batchnorm import convert_sync_batch_norm
+from trainlab.report.reproduce import reproduce
 from trainlab.train import CheckpointError, EpochStats, NonFiniteLoss, fit, xavier_init
 
 __all__ = ["main"]
@@ -98,20 +104,63 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    train.add_argument(
+        "--sync-bn",
+        action="store_true",
+        help="synchronize batch-norm statistics across processes (under torchrun)",
+    )
+    train.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=120.0,
+        help="seconds a process waits for the others before the run fails (under torchrun)",
+    )
+
+    run = commands.add_parser(
+        "reproduce",
+        help="run the whole unit and write the report",
+        description="Run every experiment of the unit and write OUT/index.html (our numbers "
+        "beside the book's, with the figures), OUT/results.json and the figures as PNG. "
+        "Finished sections are cached: an interrupted run continues where it stopped.",
+    )
+    run.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="quick",
+        help="smoke: seconds; quick: under 15 minutes on 2 CPU cores (default); "
+        "book: the book's settings in full (GPU recommended)",
+    )
+    run.add_argument(
+        "--only",
+        type=_sections,
+        default=None,
+        help=f"comma-separated sections: {','.join(SECTIONS)}",
+    )
+    run.add_argument("--out", type=Path, default=Path("report"), help="output folder")
+    run.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder with the Fashion-MNIST and airfoil files",
+    )
+    run.add_argument(
+        "--no-fallback",
+        action="store_true",
+        help="fail instead of using bundled data when Fashion-MNIST is unavailable",
+    )
+    run.add_argument("--device", default="cpu", help="cpu, cuda, ...")
+    run.add_argument("--seed", type=int, default=0)
     return parser
 
 
-def curves_figure(history: Sequence[EpochStats], title: str = "") -> FigureResult:
-    """The book's training curves: train loss, train accuracy and test accuracy per epoch."""
-    fig = blank_figure(4.5, 3.2)
-    ax = fig.add_subplot()
-    epochs = [h.epoch for h in history]
-    ax.plot(epochs, [h.loss for h in history], "-", label="train loss")
-    ax.plot(epochs, [h.train_acc for h in history], "--", label="train acc")
-    ax.plot(epochs, [h.test_acc for h in history], "-.", label="test acc")
-    ax.set(xlabel="epoch", title=title)
-    ax.legend()
-    return FigureResult(fig, {"history": [asdict(h) for h in history]})
+def _sections(text: str) -> list[str]:
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in SECTIONS]
+    if unknown or not keys:
+        raise argparse.ArgumentTypeError(
+            f"unknown section(s) {unknown}; choose from {', '.join(SECTIONS)}"
+        )
+    return keys
 
 
 def _write_history(out: Path, history: Sequence[EpochStats], source: str, model: str) -> None:
@@ -131,6 +180,7 @@ def _train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    rank = _join_process_group(args)  # only rank 0 prints and writes files
     torch.manual_seed(args.seed)
     data = load_fashion_mnist(args.data_dir, download=not args.no_download, fallback=args.fallback)
     if args.subset is not None:
@@ -138,6 +188,8 @@ def _train(args: argparse.Namespace) -> int:
     model = MODELS[args.model]()
     if args.xavier:
         xavier_init(model)
+    if args.sync_bn:
+        model = convert_sync_batch_norm(model)
     optimizer = OPTIMIZERS[args.optimizer](model.parameters(), args.lr)
     args.out.mkdir(parents=True, exist_ok=True)
     config = {
@@ -147,8 +199,11 @@ def _train(args: argparse.Namespace) -> int:
         "xavier": args.xavier,
         "dataset": data.source,
         "subset": args.subset,
+        "processes": dist.get_world_size() if dist.is_initialized() else 1,
+        "sync_bn": args.sync_bn,
     }
-    print(f"training {args.model} on {data.source}")
+    if rank == 0:
+        print(f"training {args.model} on {data.source}")
     history = fit(
         model,
         data,
@@ -162,15 +217,62 @@ def _train(args: argparse.Namespace) -> int:
         resume=args.resume,
         config=config,
     )
-    _write_history(args.out, history, data.source, args.model)
-    print(f"wrote {args.out / 'history.csv'}, history.json, curves.png and checkpoint.*")
+    if rank == 0:
+        _write_history(args.out, history, data.source, args.model)
+        print(f"wrote {args.out / 'history.csv'}, history.json, curves.png and checkpoint.*")
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    return 0
+
+
+def _join_process_group(args: argparse.Namespace) -> int:
+    """Under torchrun (WORLD_SIZE > 1) join the process group — NCCL for CUDA, gloo otherwise —
+    with a timeout, so that a failed process ends the others instead of hanging them."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0
+    if args.device.startswith("cuda"):
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        args.device = f"cuda:{local}"
+        torch.cuda.set_device(local)
+    dist.init_process_group(
+        "nccl" if args.device.startswith("cuda") else "gloo",
+        timeout=datetime.timedelta(seconds=args.timeout),
+    )
+    return dist.get_rank()
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        print(
+            f"trainlab: error: --device {args.device}: no CUDA device here; use --device cpu",
+            file=sys.stderr,
+        )
+        return 2
+    settings = Settings(args.profile, args.data_dir, args.device, args.seed, not args.no_fallback)
+    try:
+        reproduce(settings, args.out, args.only)
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: finished sections are cached; run the same command to continue",
+            file=sys.stderr,
+        )
+        return 130
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _train(args)
+        return _train(args) if args.command == "train" else _reproduce(args)
     except (FileNotFoundError, CheckpointError, NonFiniteLoss, ValueError) as err:
         print(f"trainlab: error: {err}", file=sys.stderr)
+        return 1
+    except dist.DistBackendError as err:
+        rank = dist.get_rank() if dist.is_initialized() else "?"
+        print(
+            f"trainlab: error: process {rank} lost contact with the others (did one fail?): "
+            f"{str(err).splitlines()[0]}",
+            file=sys.stderr,
+        )
         return 1

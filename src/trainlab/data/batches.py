@@ -32,14 +32,23 @@ def image_batches(
     resize: int | None = None,
     device: torch.device | str | None = None,
     start: int = 0,
+    shard: tuple[int, int] | None = None,
 ) -> Iterator[tuple[Tensor, Tensor]]:
     """(x, y) batches: x float32 (B, C, H, W) in [0, 1] (bilinearly resized to resize×resize on
-    the whole batch when asked), y int64. ``start`` skips the first batches of the epoch."""
+    the whole batch when asked), y int64. ``start`` skips the first batches of the epoch.
+
+    ``shard=(rank, world)`` gives process ``rank`` of ``world`` every world-th example of the
+    epoch's order, starting at ``rank``: disjoint shards that cover the epoch (less its last
+    n mod world examples, so that every process runs the same number of batches), and batch j of
+    the shards together is batch j of a single process with world × the batch size."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size}")
     n = len(labels)
     order = epoch_order(n, seed, epoch) if shuffle else torch.arange(n)
-    for first in range(start * batch_size, n, batch_size):
+    if shard is not None:
+        rank, world = shard
+        order = order[: n - n % world][rank::world]
+    for first in range(start * batch_size, len(order), batch_size):
         rows = order[first : first + batch_size]
         x = images[rows].to(device=device, dtype=torch.float32).div_(255)
         if resize is not None and x.shape[-1] != resize:

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import torch
+import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from trainlab.data.batches import image_batches, num_batches
 from trainlab.data.fashion_mnist import ImageData
@@ -111,7 +113,15 @@ def fit(
     ``scheduler`` (if any) steps once per epoch. With ``checkpoint`` a checkpoint is written
     after every epoch; with ``resume`` training continues from it (``config`` — anything JSON,
     e.g. the command-line settings — must match the checkpoint's, except ``epochs``).
+
+    Inside an initialized torch.distributed process group of several processes, training is
+    data-parallel: the model is wrapped in DistributedDataParallel, each process trains on its
+    shard of every epoch with ``batch_size`` examples per step (see ``image_batches``), the
+    history covers all shards, and only rank 0 logs, shows progress and writes checkpoints.
     """
+    rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+    if rank != 0:
+        log = progress = None
     config = dict(config or {}, epochs=epochs, batch_size=batch_size, seed=seed, resize=resize)
     history: list[EpochStats] = []
     first_epoch = 0
@@ -133,11 +143,12 @@ def fit(
         if log is not None:
             log.write(f"resumed from {checkpoint} after epoch {first_epoch}\n")
     model.to(device)
+    trained = DistributedDataParallel(model) if world > 1 else model
     loss_fn = nn.CrossEntropyLoss()
-    n = len(data.train_labels)
+    steps = num_batches(len(data.train_labels) // world, batch_size)
     for epoch in range(first_epoch, epochs):
         model.train()
-        bar = Progress(progress, f"epoch {epoch + 1}/{epochs}", num_batches(n, batch_size))
+        bar = Progress(progress, f"epoch {epoch + 1}/{epochs}", steps)
         total_loss, correct, seen, data_time = 0.0, 0, 0, 0.0
         start = time.perf_counter()
         batches = image_batches(
@@ -149,12 +160,13 @@ def fit(
             epoch=epoch,
             resize=resize,
             device=device,
+            shard=(rank, world) if world > 1 else None,
         )
-        for index in range(num_batches(n, batch_size)):
+        for index in range(steps):
             tic = time.perf_counter()
             x, y = next(batches)
             data_time += time.perf_counter() - tic
-            logits = model(x)
+            logits = trained(x)
             loss = loss_fn(logits, y)
             loss_value = loss.item()
             if not math.isfinite(loss_value):
@@ -172,6 +184,10 @@ def fit(
             bar.update(index + 1, loss_value, len(y))
         seconds = time.perf_counter() - start
         bar.close()
+        if world > 1:  # the epoch's numbers over every shard
+            totals = torch.tensor([total_loss, correct, seen], dtype=torch.float64)
+            dist.all_reduce(totals)
+            total_loss, correct, seen = totals[0].item(), int(totals[1]), int(totals[2])
         if scheduler is not None:
             scheduler.step()
         stats = EpochStats(
@@ -187,7 +203,7 @@ def fit(
         if log is not None:
             log.write(stats.line() + "\n")
             log.flush()
-        if checkpoint is not None:
+        if checkpoint is not None and rank == 0:
             save_checkpoint(
                 checkpoint, _state(model, optimizer, scheduler, epoch + 1, history, config)
             )
