@@ -82,6 +82,7 @@ def download(
                 f"{url} gave {algorithm} {digest.hexdigest()}, expected {expected}; "
                 "the download is corrupt or the file changed upstream, so it was discarded"
             )
+        os.chmod(temp_path, 0o644)  # mkstemp's files are private; a cache file is not
         os.replace(temp_path, target)
         return target
     finally:

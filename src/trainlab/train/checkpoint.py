@@ -35,6 +35,7 @@ def _atomic_write(path: Path, write) -> None:
         write(Path(temporary))
         with open(temporary, "rb") as file:
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp's files are private; keep the usual permissions
         os.replace(temporary, path)
     finally:
         Path(temporary).unlink(missing_ok=True)
