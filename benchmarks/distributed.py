@@ -1,0 +1,136 @@
+"""Synchronized batch norm and data-parallel training on 2 CPU processes (gloo, 127.0.0.1).
+
+What is measured
+----------------
+1. SyncBN overhead: forward+backward of :class:`trainlab.nn.SyncBatchNorm` (statistics
+   all-gathered, backward sums all-reduced) vs plain trainlab BN on the same per-process slice,
+   for the batch-norm benchmark's shapes split over 2 processes (1 thread each). Target: SyncBN
+   ≤ 1.3× plain BN.
+2. Training throughput (images/s) of LeNet-BN (28×28) and the book's ResNet-18 (28×28), batch
+   256 per step in total: 2 processes × 1 thread with DistributedDataParallel and SyncBN, vs
+   1 process × 2 threads.
+
+Medians over ``--repeats`` after warm-up; the two variants of each case run in the same
+processes, interleaved.
+
+Run::
+
+    python benchmarks/distributed.py            # about a minute on 2 cores
+    python benchmarks/distributed.py --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import time
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch.nn.parallel import DistributedDataParallel
+
+from trainlab.models import book_resnet18, lenet
+from trainlab.nn import BatchNorm, SyncBatchNorm, convert_sync_batch_norm
+
+SHAPES = [(256, 64, 28, 28), (256, 6, 28, 28), (128, 128, 14, 14), (256, 120), (4096, 1024)]
+MODELS = {"LeNet-BN": lenet, "ResNet-18 (book)": book_resnet18}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _median_time(fn, repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        dist.barrier() if dist.is_initialized() else None
+        tic = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - tic)
+    return statistics.median(times)
+
+
+def _bn_step(module, x, g):
+    def run():
+        xi = x.detach().requires_grad_()
+        torch.autograd.grad(module(xi), (xi, module.weight, module.bias), g)
+
+    return run
+
+
+def _train_step(model, optimizer, x, y):
+    def run():
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    return run
+
+
+def _worker(rank: int, port: int, repeats: int, results) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    out = {}
+    for shape in SHAPES:
+        local = (shape[0] // 2, *shape[1:])
+        x, g = torch.randn(local), torch.randn(local)
+        plain, sync = BatchNorm(shape[1]), SyncBatchNorm(shape[1])
+        t_plain = _median_time(_bn_step(plain, x, g), repeats)
+        t_sync = _median_time(_bn_step(sync, x, g), repeats)
+        out[f"bn {shape}"] = (t_plain, t_sync)
+    for name, build in MODELS.items():
+        torch.manual_seed(0)
+        model = DistributedDataParallel(convert_sync_batch_norm(build()))
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+        x, y = torch.rand(128, 1, 28, 28), torch.randint(0, 10, (128,))
+        out[f"train {name}"] = _median_time(_train_step(model, optimizer, x, y), repeats)
+    if rank == 0:
+        results.put(out)
+    dist.destroy_process_group()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    repeats = 3 if args.quick else args.repeats
+    print(f"torch {torch.__version__}; gloo on 127.0.0.1; medians of {repeats} after warm-up")
+    context = mp.get_context("spawn")
+    results = context.SimpleQueue()
+    mp.spawn(_worker, args=(_free_port(), repeats, results), nprocs=2, join=True)
+    two = results.get()
+
+    print("\n1. SyncBN vs plain BN, forward+backward, per process (2 processes × 1 thread)")
+    print(f"{'global shape':<24}{'plain ms':>10}{'sync ms':>10}{'ratio':>8}  target ≤ 1.3×")
+    for shape in SHAPES:
+        t_plain, t_sync = two[f"bn {shape}"]
+        ratio = t_sync / t_plain
+        verdict = "MET" if ratio <= 1.3 else "MISSED"
+        print(f"{shape!s:<24}{t_plain * 1e3:>10.2f}{t_sync * 1e3:>10.2f}{ratio:>7.2f}×  {verdict}")
+
+    torch.set_num_threads(2)
+    print(
+        "\n2. Training step, 256 images in total, 28×28: 2 processes × 1 thread (DDP + SyncBN)"
+        " vs 1 process × 2 threads"
+    )
+    print(f"{'model':<20}{'2×1 img/s':>12}{'1×2 img/s':>12}{'ratio':>8}")
+    for name, build in MODELS.items():
+        torch.manual_seed(0)
+        model = build()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+        x, y = torch.rand(256, 1, 28, 28), torch.randint(0, 10, (256,))
+        one = 256 / _median_time(_train_step(model, optimizer, x, y), repeats)
+        parallel = 256 / two[f"train {name}"]
+        print(f"{name:<20}{parallel:>12,.0f}{one:>12,.0f}{parallel / one:>7.2f}×")
+
+
+if __name__ == "__main__":
+    main()
