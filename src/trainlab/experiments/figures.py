@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from matplotlib.figure import Figure
 
-__all__ = ["FigureResult", "blank_figure", "new_figure"]
+from trainlab.train.loop import EpochStats
+
+__all__ = ["FigureResult", "blank_figure", "curves_figure", "new_figure"]
 
 
 @dataclass
@@ -28,3 +31,16 @@ def new_figure(width: float = 4.5, height: float = 3.2, **subplot_kw) -> tuple[F
     """A figure with one axes."""
     figure = blank_figure(width, height)
     return figure, figure.add_subplot(**subplot_kw)
+
+
+def curves_figure(history: Sequence[EpochStats], title: str = "") -> FigureResult:
+    """The book's training curves: train loss, train accuracy and test accuracy per epoch."""
+    fig = blank_figure(4.5, 3.2)
+    ax = fig.add_subplot()
+    epochs = [h.epoch for h in history]
+    ax.plot(epochs, [h.loss for h in history], "o-", label="train loss")
+    ax.plot(epochs, [h.train_acc for h in history], "s--", label="train acc")
+    ax.plot(epochs, [h.test_acc for h in history], "^-.", label="test acc")
+    ax.set(xlabel="epoch", title=title)
+    ax.legend()
+    return FigureResult(fig, {"history": [asdict(h) for h in history]})

@@ -1,0 +1,1 @@
+"""The report of ``trainlab reproduce``: cached per-section results, results.json, index.html."""
