@@ -31,6 +31,10 @@ from torch import Tensor
 __all__ = ["batch_norm", "batch_norm_reference", "batch_statistics", "update_running_stats"]
 
 
+# Tensors up to this size stay in cache: a temporary costs less than another pass over x.
+_CACHED_BYTES = 1 << 20
+
+
 def _reduce_dims(x: Tensor) -> list[int]:
     """Every axis but the channel axis (1): the m values a channel is normalized over."""
     return [0, *range(2, x.dim())]
@@ -44,6 +48,12 @@ def _per_channel(t: Tensor, x: Tensor) -> Tensor:
 def _compute_dtype(x: Tensor) -> torch.dtype:
     """Half-precision input is normalized in float32, so its statistics keep float32 precision."""
     return torch.promote_types(x.dtype, torch.float32)
+
+
+def _as(t: Tensor, dtype: torch.dtype) -> Tensor:
+    """t in ``dtype``, without a call when it already is (this path is call-overhead bound for
+    small inputs)."""
+    return t if t.dtype == dtype else t.to(dtype)
 
 
 def _check_args(
@@ -198,7 +208,8 @@ def _channel_sum(t: Tensor) -> Tensor:
 
 
 def _centre(xf: Tensor, shift: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """c = x − shift (a new tensor), Σc and Σc² per channel, with no other tensor of x's size."""
+    """c = x − shift (a new tensor), Σc and Σc² per channel, with no other tensor of x's size
+    (but for small x, where a temporary is cheaper than a third pass)."""
     centred = xf - _per_channel(shift, xf)
     planes = _planes(centred)
     if planes is not None:  # a norm along each contiguous plane never materializes the squares
@@ -206,8 +217,10 @@ def _centre(xf: Tensor, shift: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         sums = planes.sum(dim=1).view(n, c).sum(dim=0)
         squares = torch.linalg.vector_norm(planes, dim=1).square().view(n, c).sum(dim=0)
         return centred, sums, squares
-    # Other layouts: square in place, reduce, then recompute x − shift into the same memory.
     sums = _channel_sum(centred)
+    if centred.numel() * centred.element_size() <= _CACHED_BYTES:
+        return centred, sums, _channel_sum(centred * centred)
+    # Large, other layouts: square in place, reduce, then recompute x − shift into that memory.
     squares = _channel_sum(centred.square_())
     return torch.sub(xf, _per_channel(shift, xf), out=centred), sums, squares
 
@@ -227,8 +240,8 @@ def training_input_gradient(
     """∂L/∂x in training mode, k·g + a·(x − μ_B) + c with a = −k·σ̂⁻²·Σg(x − μ_B)/m and
     c = −k·Σg/m, written into ``buffer`` (a tensor of x's size) with x − μ_B = (x − μ₀) − δ.
     The sums and m may cover more than this x (synchronized BN passes global ones)."""
-    a = -k * invstd.square() * sum_g_centred / count
-    c = -k * sum_g / count - a * delta  # a·(x − μ_B) = a·(x − μ₀) − a·δ
+    a = sum_g_centred * (k * invstd * invstd) * (-1.0 / count)
+    c = torch.addcmul(sum_g * k * (-1.0 / count), a, delta, value=-1)  # a·(x−μ₀) − a·δ
     centred = torch.sub(xf, _per_channel(shift, xf), out=buffer)
     grad_x = centred.mul_(_per_channel(a, xf)).add_(_per_channel(c, xf))
     return grad_x.addcmul_(g, _per_channel(k, xf))
@@ -269,13 +282,14 @@ class _BatchNormFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps, unbiased):
-        xf = x.to(_compute_dtype(x))
+        xf = _as(x, _compute_dtype(x))
         if training:
             count = xf.numel() // xf.shape[1]
-            shift = _channel_sum(xf) / count  # pass 1: μ₀ ≈ μ_B
+            shift = _channel_sum(xf).div_(count)  # pass 1: μ₀ ≈ μ_B
             centred, sums, squares = _centre(xf, shift)  # pass 2 over x − μ₀
-            delta = sums / count  # μ_B − μ₀
-            var = (squares / count - delta.square()).clamp_(min=0)  # σ²_B
+            delta = sums.div_(count)  # μ_B − μ₀
+            # σ²_B = (1/m)Σ(c − δ)² = (1/m)Σc² − δ² for c = x − μ₀
+            var = torch.addcmul(squares.div_(count), delta, delta, value=-1).clamp_(min=0)
             if running_mean is not None:
                 update_running_stats(
                     running_mean,
@@ -286,28 +300,30 @@ class _BatchNormFunction(torch.autograd.Function):
                     count if unbiased else None,
                 )
         else:
-            shift, var = running_mean.to(xf.dtype), running_var.to(xf.dtype)
+            shift, var = _as(running_mean, xf.dtype), _as(running_var, xf.dtype)
             delta = torch.zeros_like(shift)
             centred = xf - _per_channel(shift, xf)
         invstd = torch.rsqrt(var + eps)
-        scale = invstd if weight is None else invstd * weight.to(xf.dtype)
-        offset = -delta * scale if bias is None else bias.to(xf.dtype) - delta * scale
+        scale = invstd if weight is None else invstd * _as(weight, xf.dtype)  # k = γ·σ̂⁻¹
+        offset = (
+            -delta * scale
+            if bias is None
+            else torch.addcmul(_as(bias, xf.dtype), delta, scale, value=-1)
+        )
         # y = (x − μ₀ − δ)·k + β = (x − μ₀)·k + (β − δ·k), in place: y is the only big allocation
         y = centred.mul_(_per_channel(scale, xf)).add_(_per_channel(offset, xf))
-        ctx.save_for_backward(x, weight, bias, shift, delta, var)
+        ctx.save_for_backward(x, weight, bias, shift, delta, var, invstd, scale)
         ctx.training, ctx.eps = training, eps
-        return y.to(x.dtype)
+        return _as(y, x.dtype)
 
     @staticmethod
     def backward(ctx, grad_out):
-        x, weight, bias, shift, delta, var = ctx.saved_tensors
+        x, weight, bias, shift, delta, var, invstd, k = ctx.saved_tensors
         if torch.is_grad_enabled():
             return _double_differentiable_backward(ctx, grad_out, x, weight, bias, shift, var)
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        xf = x.to(_compute_dtype(x))
-        g = grad_out.to(xf.dtype)
-        invstd = torch.rsqrt(var + ctx.eps)
-        k = invstd if weight is None else invstd * weight.to(xf.dtype)
+        xf = _as(x, _compute_dtype(x))
+        g = _as(grad_out, xf.dtype)
         grad_x = grad_w = grad_b = None
         sum_g = _channel_sum(g)
         shift_b = _per_channel(shift, xf)
@@ -315,11 +331,11 @@ class _BatchNormFunction(torch.autograd.Function):
         if need_w or (need_x and ctx.training):
             buffer = xf - shift_b
             # Σ g·(x − μ_B) = Σ g·(x − μ₀) − δ·Σ g
-            sum_g_centred = _channel_sum(buffer.mul_(g)) - delta * sum_g
+            sum_g_centred = torch.addcmul(_channel_sum(buffer.mul_(g)), delta, sum_g, value=-1)
         if need_w:
-            grad_w = (sum_g_centred * invstd).to(weight.dtype)  # Σ g·x̂
+            grad_w = _as(sum_g_centred * invstd, weight.dtype)  # Σ g·x̂
         if need_b:
-            grad_b = sum_g.to(bias.dtype)
+            grad_b = _as(sum_g, bias.dtype)
         if need_x:
             if ctx.training:
                 count = xf.numel() // xf.shape[1]
@@ -328,7 +344,7 @@ class _BatchNormFunction(torch.autograd.Function):
                 )
             else:
                 grad_x = g * _per_channel(k, xf)
-            grad_x = grad_x.to(x.dtype)
+            grad_x = _as(grad_x, x.dtype)
         return grad_x, grad_w, grad_b, None, None, None, None, None, None
 
 
