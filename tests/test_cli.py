@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -97,3 +98,36 @@ def test_a_short_run_writes_history_figure_and_checkpoint(shared_data, tmp_path)
     )
     assert resumed.returncode == 1
     assert resumed.stderr.strip().endswith("lr: checkpoint 0.001, now 0.01")
+
+
+def test_train_runs_under_jemalloc_when_installed_unless_turned_off(shared_data, tmp_path):
+    from trainlab.cli import JEMALLOC
+
+    if not any(os.path.exists(p) for p in JEMALLOC):
+        message = "jemalloc is not installed (apt-get install libjemalloc2)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # .ci/run installs it
+        pytest.skip(message)
+    base = [
+        sys.executable,
+        "-m",
+        "trainlab",
+        "train",
+        "--data-dir",
+        str(shared_data),
+        "--subset",
+        "256",
+        "--epochs",
+        "1",
+    ]
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "TRAINLAB_ALLOCATOR")}
+    fast = subprocess.run(
+        [*base, "--out", str(tmp_path / "a")], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert fast.returncode == 0, fast.stderr[-2000:]
+    assert "(allocator: jemalloc)" in fast.stdout
+    env["TRAINLAB_ALLOCATOR"] = "system"
+    plain = subprocess.run(
+        [*base, "--out", str(tmp_path / "b")], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert plain.returncode == 0 and "(allocator: system malloc)" in plain.stdout

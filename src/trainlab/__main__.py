@@ -1,5 +1,3 @@
-import sys
+from trainlab.cli import run
 
-from trainlab.cli import main
-
-sys.exit(main())
+run()
