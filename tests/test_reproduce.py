@@ -163,3 +163,16 @@ def test_an_interrupted_run_resumes_from_the_cached_sections(shared_data, tmp_pa
     assert "[1/2] batchnorm: cached" in again.stdout
     assert "[2/2] resnet: 3 exact match" in again.stdout
     assert Path(out / "index.html").is_file()
+
+
+def test_offline_without_data_runs_on_the_announced_fallback(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRAINLAB_DATA_DIR", raising=False)
+    monkeypatch.setenv("TRAINLAB_CACHE_DIR", str(tmp_path / "cache"))
+    settings = Settings("smoke", tmp_path / "no-data", download=False)
+    document = reproduce(settings, tmp_path / "out", only=["batchnorm", "minibatch_sgd"], log=None)
+    page = (tmp_path / "out" / "index.html").read_text()
+    for section in document["sections"]:
+        assert section["dataset"].startswith("FALLBACK: scikit-learn")
+        assert all(n["kind"] != "band" for n in section["numbers"])  # nothing claims the band
+    assert page.count("This section ran on fallback data") == 2
+    assert "These sections ran on fallback data" in page

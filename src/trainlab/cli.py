@@ -158,6 +158,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fail instead of using bundled data when Fashion-MNIST is unavailable",
     )
+    run.add_argument("--no-download", action="store_true", help="never use the network")
     run.add_argument("--device", default="cpu", help="cpu, cuda, ...")
     run.add_argument("--seed", type=int, default=0)
     return parser
@@ -259,7 +260,14 @@ def _reproduce(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    settings = Settings(args.profile, args.data_dir, args.device, args.seed, not args.no_fallback)
+    settings = Settings(
+        args.profile,
+        args.data_dir,
+        args.device,
+        args.seed,
+        not args.no_fallback,
+        not args.no_download,
+    )
     try:
         reproduce(settings, args.out, args.only)
     except KeyboardInterrupt:

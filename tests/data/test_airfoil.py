@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 
 import pytest
 import torch
 
+from trainlab.data import airfoil
 from trainlab.data.airfoil import AIRFOIL_FILE, load_airfoil, parse_table
 
 
@@ -37,7 +39,34 @@ def test_a_corrupted_copy_is_refused(shared_data, tmp_path):
 def test_missing_file_says_where_it_looked(tmp_path, monkeypatch):
     monkeypatch.delenv("TRAINLAB_DATA_DIR", raising=False)
     with pytest.raises(FileNotFoundError, match=f"{AIRFOIL_FILE} not found .*{tmp_path.name}"):
-        load_airfoil(tmp_path)
+        load_airfoil(tmp_path, cache_dir=tmp_path / "cache", download=False)
+
+
+def test_offline_fallback_is_announced_real_regression_data(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRAINLAB_DATA_DIR", raising=False)
+    stream = io.StringIO()
+    data = load_airfoil(
+        tmp_path, cache_dir=tmp_path / "cache", download=False, fallback=True, progress=stream
+    )
+    assert data.source.startswith("FALLBACK: scikit-learn diabetes")
+    assert len(stream.getvalue().splitlines()) == 1 and "fallback" in stream.getvalue()
+    assert data.features.shape == (442, 10) and data.targets.shape == (442,)
+    torch.testing.assert_close(
+        data.targets.double().mean(), torch.tensor(0.0, dtype=torch.float64), atol=1e-6, rtol=0
+    )
+
+
+def test_download_into_the_cache_then_offline(server, shared_data, tmp_path, monkeypatch):
+    base, root = server
+    shutil.copy(shared_data / "airfoil" / AIRFOIL_FILE, root / AIRFOIL_FILE)
+    monkeypatch.setattr(airfoil, "AIRFOIL_URL", base + AIRFOIL_FILE)
+    monkeypatch.delenv("TRAINLAB_DATA_DIR", raising=False)
+    cache = tmp_path / "cache"
+    first = load_airfoil(tmp_path / "empty", cache_dir=cache, progress=None)
+    assert (cache / "airfoil" / AIRFOIL_FILE).is_file()
+    (root / AIRFOIL_FILE).unlink()
+    again = load_airfoil(tmp_path / "empty", cache_dir=cache, download=False)
+    torch.testing.assert_close(again.features, first.features)
 
 
 def test_environment_variable_names_the_folder(shared_data, monkeypatch):

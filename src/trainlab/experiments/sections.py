@@ -38,6 +38,7 @@ class Settings:
     device: str = "cpu"
     seed: int = 0
     allow_fallback: bool = True
+    download: bool = True
 
 
 @dataclass
@@ -74,7 +75,9 @@ class Section:
 
 
 def _images(settings: Settings) -> ImageData:
-    return load_fashion_mnist(settings.data_dir, download=True, fallback=settings.allow_fallback)
+    return load_fashion_mnist(
+        settings.data_dir, download=settings.download, fallback=settings.allow_fallback
+    )
 
 
 def _train(settings, data, model, optimizer, epochs, batch_size=256, resize=None):
@@ -376,13 +379,16 @@ def minibatch(settings: Settings) -> Section:
         "Minibatch SGD on the airfoil data",
         ["ŷ = Xw + b, loss ½(ŷ − y)² averaged over the batch", "w ← w − η (1/|B|) Σ_{i∈B} ∇ℓᵢ(w)"],
     )
-    data = load_airfoil(settings.data_dir)
+    data = load_airfoil(
+        settings.data_dir, download=settings.download, fallback=settings.allow_fallback
+    )
     section.dataset = data.source
     floor = minibatch_sgd.least_squares_floor(data)
     results = [
         minibatch_sgd.train(run, data, seed=settings.seed) for run in minibatch_sgd.BOOK_RUNS
     ]
     low, high = minibatch_sgd.BOOK_LOSS_BAND
+    real = not data.source.startswith("FALLBACK")  # the book's band is for the airfoil data
     for r in results:
         section.numbers.append(
             Number(
@@ -390,8 +396,8 @@ def minibatch(settings: Settings) -> Section:
                 "final loss",
                 round(r.final_loss, 6),
                 "0.242–0.249",
-                "band",
-                (low, high + 0.001),
+                "band" if real else "info",
+                (low, high + 0.001) if real else None,
             )
         )
     section.numbers.append(Number("least-squares floor", round(floor, 6)))

@@ -52,9 +52,16 @@ def _section(out: Path, record: dict[str, Any]) -> str:
     notes = "".join(f"<li>{escape(note)}</li>" for note in record["notes"])
     formulas = "<br>".join(escape(f) for f in record["formulas"])
     figures = "".join(_figure(out, f) for f in record["figures"])
+    fallback = (
+        f'<p class="bad">This section ran on fallback data, not the book\'s: '
+        f"{escape(record['dataset'])}. Its numbers are not comparable with the book's.</p>"
+        if record["dataset"].startswith("FALLBACK")
+        else ""
+    )
     return f"""
 <section id="{escape(record["key"])}">
 <h2>{escape(record["title"])}</h2>
+{fallback}
 <p class="meta">data: {escape(record["dataset"])} · {record["seconds"]:.1f} s ·
 re-run only this section: <code>{escape(record["command"])}</code></p>
 {f'<ul class="meta">{notes}</ul>' if notes else ""}
