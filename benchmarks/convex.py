@@ -52,13 +52,9 @@ Run::
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
-import platform
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,6 +64,14 @@ import torch
 from scipy.optimize import minimize
 from scipy.sparse.linalg import LinearOperator, eigsh
 
+from common import (
+    environment_line,
+    environment_meta,
+    load_average_line,
+    positive_int,
+    time_once,
+    write_json,
+)
 from trainlab.convex import (
     project_box,
     project_l1_ball,
@@ -86,27 +90,8 @@ SLSQP_OPTIONS = {"ftol": 1e-12, "maxiter": 1000}
 
 
 # --------------------------------------------------------------------------------------------
-# Environment and arguments
+# Arguments
 # --------------------------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name from /proc/cpuinfo (Linux), else whatever platform knows."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -148,14 +133,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # --------------------------------------------------------------------------------------------
 # Timing
 # --------------------------------------------------------------------------------------------
-
-
-def time_once(fn: Callable[[], object], number: int = 1) -> float:
-    """Seconds per call of fn, averaged over `number` back-to-back calls."""
-    start = time.perf_counter()
-    for _ in range(number):
-        fn()
-    return (time.perf_counter() - start) / number
 
 
 def time_median(fn: Callable[[], object], repeats: int, min_sample_s: float) -> float:
@@ -573,42 +550,19 @@ def fmt_time(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
-def write_json(path: str, payload: dict) -> None:
-    """Write atomically: a temp file in the same directory, then os.replace, so a reader never
-    sees a half-written file and an interrupted run leaves the old one intact."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".convex-", suffix=".json.tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(payload, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     print("Convex toolkit benchmark: projections, projected gradient descent vs scipy SLSQP")
-    print(
-        f"torch {torch.__version__} | threads {torch.get_num_threads()} | CPU {cpu_model()} | "
-        f"python {platform.python_version()} | numpy {np.__version__}"
-    )
-    load = f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "?"
+    print(environment_line(f"numpy {np.__version__}"))
     print(
         f"repeats {args.repeats} (fewer at n > 10⁵ and for SLSQP), medians after one "
-        f"warm-up call | load average before start (1 min): {load} on {os.cpu_count()} "
-        "logical CPUs"
+        f"warm-up call | {load_average_line()}"
     )
     payload = {
         "meta": {
-            "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
-            "cpu": cpu_model(),
-            "python": platform.python_version(),
+            **environment_meta(),
             "repeats": args.repeats,
             "quick": args.quick,
             "dtype": "float64",
@@ -622,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
     payload["meta"]["total_s"] = total
     print(f"\ntotal {total:.0f} s")
     if args.json:
-        write_json(args.json, payload)
+        write_json(args.json, payload, tag="convex")
         print(f"wrote {args.json}")
     return 0  # a report: a missed target is printed, not an error
 

@@ -46,13 +46,9 @@ import argparse
 import contextlib
 import copy
 import gc
-import json
 import math
 import os
-import platform
-import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -61,6 +57,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from common import (
+    DISTURBED_CORES,
+    OtherLoad,
+    SampleStats,
+    environment_line,
+    environment_meta,
+    load_average_line,
+    positive_int,
+    time_round_robin,
+    write_json,
+)
 from trainlab.models import book_resnet18, lenet
 from trainlab.nn.fusion import fuse_batch_norm
 
@@ -75,7 +82,6 @@ LR, SGD_MOMENTUM = 0.05, 0.9
 NUM_CLASSES = 10
 TARGET_TRAIN_RATIO = 0.9  # trainlab BN images/s ≥ 0.9 × torch BN images/s
 TARGET_FUSED_SPEEDUP = 1.1  # fused images/s ≥ 1.1 × eval images/s at batch 1
-DISTURBED_CORES = 0.25  # other processes' load above which a case's timings are flagged
 LARGE_SIZE = 48  # from this input size on, a training step takes ~1 s on 2 cores: fewer repeats
 # (warm-up rounds, timed repetitions) by default: [quick or full][small or large input]
 DEFAULT_PLAN = {False: {False: (3, 15), True: (2, 11)}, True: {False: (1, 5), True: (1, 3)}}
@@ -91,7 +97,7 @@ class Plan:
 
 
 @dataclass
-class Measurement:
+class Measurement(SampleStats):
     """The samples of one variant in one case, in seconds per call (one call = one batch)."""
 
     section: str
@@ -107,20 +113,8 @@ class Measurement:
     note: str = ""
 
     @property
-    def median_s(self) -> float:
-        return statistics.median(self.samples_s)
-
-    @property
     def images_per_s(self) -> float:
         return self.batch / self.median_s
-
-    @property
-    def spread(self) -> float:
-        """Interquartile range relative to the median: how much to trust the median."""
-        if len(self.samples_s) < 2:
-            return 0.0
-        q1, _, q3 = statistics.quantiles(self.samples_s, n=4)
-        return (q3 - q1) / self.median_s
 
 
 @dataclass
@@ -140,59 +134,8 @@ class Report:
 
 
 # --------------------------------------------------------------------------------------------
-# Environment
-# --------------------------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name from /proc/cpuinfo (Linux), else whatever platform knows."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def cpu_busy_seconds() -> float | None:
-    """CPU-seconds the whole machine has spent busy since boot (all processes, plus time stolen
-    by the hypervisor), from /proc/stat; None where that file does not exist."""
-    try:
-        with open("/proc/stat", encoding="utf-8") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-class OtherLoad:
-    """How many cores other processes kept busy during the run: the machine's busy time minus
-    this process's own CPU time. Anything well above zero means the timings were disturbed."""
-
-    def __init__(self) -> None:
-        self.busy0, self.own0, self.wall0 = cpu_busy_seconds(), time.process_time(), time.time()
-
-    def cores(self) -> float | None:
-        busy = cpu_busy_seconds()
-        if busy is None or self.busy0 is None:
-            return None
-        own = time.process_time() - self.own0
-        return max(0.0, (busy - self.busy0 - own) / max(time.time() - self.wall0, 1e-9))
-
-
-# --------------------------------------------------------------------------------------------
 # Arguments
 # --------------------------------------------------------------------------------------------
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -252,43 +195,8 @@ def plan_for(size: int, args: argparse.Namespace) -> Plan:
 
 
 # --------------------------------------------------------------------------------------------
-# Timing (shared by every section)
+# Measuring (shared by every section)
 # --------------------------------------------------------------------------------------------
-
-
-def time_once(fn: Callable[[], object], number: int) -> float:
-    """Seconds per call of fn, averaged over `number` back-to-back calls."""
-    start = time.perf_counter()
-    for _ in range(number):
-        fn()
-    return (time.perf_counter() - start) / number
-
-
-def time_round_robin(
-    fns: dict[str, Callable[[], object]], plan: Plan
-) -> dict[str, tuple[int, list[float]]]:
-    """Time every fn `plan.repeats` times, interleaved: one sample of each fn per round, the
-    starting fn rotating. Returns, per name, the inner-loop count and the seconds per call."""
-    names = list(fns)
-    # Warm-up: first calls pay for lazy init, allocator growth, page faults. Their fastest call
-    # sizes the inner loop, so that one preempted call cannot.
-    fastest = dict.fromkeys(names, math.inf)
-    for _ in range(plan.warmup):
-        for name in names:
-            fastest[name] = min(fastest[name], time_once(fns[name], 1))
-    number = {n: max(1, math.ceil(plan.min_sample_s / max(fastest[n], 1e-9))) for n in names}
-    samples: dict[str, list[float]] = {name: [] for name in names}
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # a cyclic-GC pause inside one sample would land on one variant only
-    try:
-        for r in range(plan.repeats):
-            for i in range(len(names)):
-                name = names[(r + i) % len(names)]
-                samples[name].append(time_once(fns[name], number[name]))
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return {name: (number[name], samples[name]) for name in names}
 
 
 def measure(
@@ -303,7 +211,7 @@ def measure(
     gc.collect()  # free the previous case's tensors before timing this one
     other_load = OtherLoad()
     with mode():
-        results = time_round_robin(fns, plan)
+        results = time_round_robin(fns, plan.repeats, plan.warmup, plan.min_sample_s)
     other_cores = other_load.cores()
     rows = [
         Measurement(
@@ -512,10 +420,7 @@ def memory_format(size: int, args: argparse.Namespace) -> tuple[list[Measurement
 
 def print_header(args: argparse.Namespace) -> None:
     print("Model benchmark: float32, CPU, synthetic 1-channel images, 10 classes")
-    print(
-        f"torch {torch.__version__} | threads {torch.get_num_threads()} | CPU {cpu_model()} | "
-        f"{os.cpu_count()} logical CPUs | python {platform.python_version()}"
-    )
+    print(environment_line())
     sizes = ", ".join(f"{s}×{s}" for s in args.sizes)
     plans = "; ".join(
         f"{s}×{s}: {p.warmup} warm-up + {p.repeats} timed"
@@ -532,8 +437,7 @@ def print_header(args: argparse.Namespace) -> None:
         "baseline; spread = IQR / median;\nothers = CPUs that other processes kept busy while "
         "the case ran (well above 0: the case's timings are disturbed)"
     )
-    if hasattr(os, "getloadavg"):
-        print(f"load average before start (1 min): {os.getloadavg()[0]:.2f}")
+    print(load_average_line())
 
 
 def print_section(title: str, baseline: str) -> None:
@@ -643,21 +547,6 @@ def print_summary(report: Report, targets: list[dict], other_cores: float | None
         )
 
 
-def write_json(path: str, payload: dict) -> None:
-    """Write atomically: a temp file in the same directory, then os.replace, so a reader never
-    sees a half-written file and an interrupted run leaves the old one intact."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".models-", suffix=".json.tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(payload, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def json_payload(
     args: argparse.Namespace, report: Report, targets: list[dict], other_cores: float | None
 ) -> dict:
@@ -668,10 +557,7 @@ def json_payload(
         results.append(row)
     return {
         "meta": {
-            "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
-            "cpu": cpu_model(),
-            "python": platform.python_version(),
+            **environment_meta(),
             "sizes": args.sizes,
             "plans": {str(s): asdict(plan_for(s, args)) for s in args.sizes},
             "dtype": "float32",
@@ -745,7 +631,7 @@ def main(argv: list[str] | None = None) -> int:
     other_cores = other_load.cores()
     print_summary(report, targets, other_cores)
     if args.json:
-        write_json(args.json, json_payload(args, report, targets, other_cores))
+        write_json(args.json, json_payload(args, report, targets, other_cores), tag="models")
         print(f"\nwrote {args.json}")
     return 0  # a report: a missed target is printed, not an error
 

@@ -35,20 +35,29 @@ Run::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
-import json
 import math
-import os
-import platform
-import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 
+from common import (
+    OtherLoad,
+    SampleStats,
+    environment_line,
+    environment_meta,
+    load_average_line,
+    positive_int,
+    print_other_load,
+    time_round_robin,
+    write_json,
+)
+from trainlab.data.airfoil import load_airfoil
+from trainlab.experiments.minibatch_sgd import BOOK_RUNS, train
 from trainlab.models import resnet18
 from trainlab.optim.sgd import SGD
 
@@ -57,7 +66,7 @@ LR = 1e-3
 
 
 @dataclass
-class Row:
+class Row(SampleStats):
     """The samples of one variant in one case, in seconds per call."""
 
     case: str
@@ -67,21 +76,9 @@ class Row:
     ratio: float = math.nan  # median / the baseline's median
 
     @property
-    def median_s(self) -> float:
-        return statistics.median(self.samples_s)
-
-    @property
     def best_s(self) -> float:
         """The fastest sample: the cost with the least interference from other processes."""
         return min(self.samples_s)
-
-    @property
-    def spread(self) -> float:
-        """Interquartile range relative to the median: how much to trust the median."""
-        if len(self.samples_s) < 2:
-            return 0.0
-        q1, _, q3 = statistics.quantiles(self.samples_s, n=4)
-        return (q3 - q1) / self.median_s
 
 
 @dataclass
@@ -116,56 +113,8 @@ class Section:
 
 
 # --------------------------------------------------------------------------------------------
-# Environment and arguments
+# Arguments
 # --------------------------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name from /proc/cpuinfo (Linux), else whatever platform knows."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def cpu_busy_seconds() -> float | None:
-    """CPU-seconds the whole machine has spent busy since boot (all processes, plus time stolen
-    by the hypervisor), from /proc/stat; None where that file does not exist."""
-    try:
-        with open("/proc/stat", encoding="utf-8") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-class OtherLoad:
-    """How many cores other processes kept busy while the benchmark ran: the machine's busy time
-    minus this process's own CPU time. Well above zero means the timings were disturbed -- with
-    more than one thread most of all, as every parallel region waits for its worker threads to
-    be scheduled again."""
-
-    def __init__(self) -> None:
-        self.busy0, self.own0, self.wall0 = cpu_busy_seconds(), time.process_time(), time.time()
-
-    def cores(self) -> float | None:
-        busy = cpu_busy_seconds()
-        if busy is None or self.busy0 is None:
-            return None
-        own = time.process_time() - self.own0
-        return max(0.0, (busy - self.busy0 - own) / max(time.time() - self.wall0, 1e-9))
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -174,6 +123,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=positive_int, help="torch intra-op threads (default: torch's)")
     p.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke run")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON (atomically)")
+    p.add_argument(
+        "--data-dir",
+        help="folder with airfoil_self_noise.dat (else $TRAINLAB_DATA_DIR;"
+        " the airfoil section is skipped when it is not found)",
+    )
     args = p.parse_args(argv)
     # --quick only changes the defaults: an explicit --repeats still wins.
     if args.repeats is None:
@@ -181,47 +135,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.warmup = 1 if args.quick else 3
     args.min_sample_s = 0.002 if args.quick else 0.005
     return args
-
-
-# --------------------------------------------------------------------------------------------
-# Timing
-# --------------------------------------------------------------------------------------------
-
-
-def time_once(fn: Callable[[], object], number: int) -> float:
-    """Seconds per call of fn, averaged over `number` back-to-back calls."""
-    start = time.perf_counter()
-    for _ in range(number):
-        fn()
-    return (time.perf_counter() - start) / number
-
-
-def time_round_robin(
-    fns: dict[str, Callable[[], object]], args: argparse.Namespace
-) -> dict[str, tuple[int, list[float]]]:
-    """Time every fn `args.repeats` times, interleaved: one sample of each fn per round, the
-    starting fn rotating. Returns, per name, the inner-loop count and the seconds per call."""
-    names = list(fns)
-    # Warm-up: first calls pay for lazy init and page faults. The fastest call sizes the inner
-    # loop, so that one preempted call cannot; every variant gets the same loop count, so they
-    # are sampled alike (the variants of a case do the same work).
-    fastest = math.inf
-    for _ in range(args.warmup):
-        for name in names:
-            fastest = min(fastest, time_once(fns[name], 1))
-    number = dict.fromkeys(names, max(1, math.ceil(args.min_sample_s / max(fastest, 1e-9))))
-    samples: dict[str, list[float]] = {name: [] for name in names}
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # a cyclic-GC pause inside one sample would land on one variant only
-    try:
-        for r in range(args.repeats):
-            for i in range(len(names)):
-                name = names[(r + i) % len(names)]
-                samples[name].append(time_once(fns[name], number[name]))
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return {name: (number[name], samples[name]) for name in names}
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,7 +191,13 @@ def sgd_step(args: argparse.Namespace) -> Section:
             "torch": torch.optim.SGD(clone_params(params), lr=LR, momentum=momentum, foreach=True),
         }
         section.checks += first_step_problems(case, optimizers)
-        timings = time_round_robin({n: opt.step for n, opt in optimizers.items()}, args)
+        timings = time_round_robin(
+            {n: opt.step for n, opt in optimizers.items()},
+            args.repeats,
+            args.warmup,
+            args.min_sample_s,
+            same_number=True,  # the variants of a case do the same work: sample them alike
+        )
         rows = [Row(case, n, number, samples) for n, (number, samples) in timings.items()]
         base = next(r for r in rows if r.variant == section.baseline)
         for row in rows:
@@ -298,8 +217,33 @@ def sgd_step(args: argparse.Namespace) -> Section:
     return section
 
 
+def airfoil_minibatch(args: argparse.Namespace) -> Section:
+    """Seconds per epoch of the book's airfoil runs, each batch size, from scratch (p ← p − η∇p)
+    and concise (torch.optim.SGD): the per-step Python overhead dominates at small batches."""
+    section = Section("Minibatch SGD on airfoil: seconds per epoch", baseline="from scratch")
+    try:
+        data = load_airfoil(args.data_dir)
+    except FileNotFoundError as err:
+        section.checks.append(f"skipped: {err}")
+        return section
+    repeats = max(3, args.repeats // 5)
+    for run in BOOK_RUNS:
+        if run.concise:
+            continue
+        case = f"batch {run.batch_size}"
+        rows = []
+        for variant, concise in (("from scratch", False), ("concise", True)):
+            timed = dataclasses.replace(run, epochs=1, concise=concise)
+            samples = [train(timed, data, seed=i).seconds[-1] for i in range(repeats)]
+            rows.append(Row(case, variant, 1, samples))
+        for row in rows:
+            row.ratio = row.median_s / rows[0].median_s
+        section.rows += rows
+    return section
+
+
 # The benchmark's sections, run in this order; each takes the arguments and returns a Section.
-SECTIONS: list[Callable[[argparse.Namespace], Section]] = [sgd_step]
+SECTIONS: list[Callable[[argparse.Namespace], Section]] = [sgd_step, airfoil_minibatch]
 
 
 # --------------------------------------------------------------------------------------------
@@ -309,21 +253,14 @@ SECTIONS: list[Callable[[argparse.Namespace], Section]] = [sgd_step]
 
 def print_header(args: argparse.Namespace) -> None:
     print("Optimizer benchmark: trainlab.optim vs torch.optim, float32, CPU")
-    print(
-        f"torch {torch.__version__} | threads {torch.get_num_threads()} | CPU {cpu_model()} | "
-        f"python {platform.python_version()}"
-    )
+    print(environment_line())
     print(
         f"{args.repeats} timed repetitions after {args.warmup} warm-up round(s), variants "
         "interleaved round-robin, median reported;\n"
         f"calls shorter than {args.min_sample_s * 1e3:g} ms are looped within a sample; "
         "spread = interquartile range / median"
     )
-    if hasattr(os, "getloadavg"):
-        print(
-            f"load average before start (1 min): {os.getloadavg()[0]:.2f} on "
-            f"{os.cpu_count()} logical CPUs"
-        )
+    print(load_average_line())
 
 
 def print_section(section: Section) -> None:
@@ -339,25 +276,10 @@ def print_section(section: Section) -> None:
         )
     for problem in section.checks:
         print(f"  WARNING: {problem}")
-    if not section.checks:
+    if not section.checks and section.targets:
         print("  check: every variant's first step gave the same parameters and buffers")
     for t in section.targets:
         print(f"  target {t['status']}: {t['case']}: {t['ratio']:.3f}× (limit {t['limit']:g}×)")
-
-
-def write_json(path: str, payload: dict) -> None:
-    """Write atomically: a temp file in the same directory, then os.replace, so a reader never
-    sees a half-written file and an interrupted run leaves the old one intact."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".optim-", suffix=".json.tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(payload, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -373,24 +295,15 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         sections.append(section)
     other_cores = other_load.cores()
-    if other_cores is not None:
-        print(
-            f"\nOther processes kept {other_cores:.2f} of {os.cpu_count()} logical CPUs busy on "
-            "average during the run."
-        )
-        if other_cores > 0.25:
-            print(
-                "WARNING: the machine was not quiet; the times above are disturbed (ratios less "
-                "so, as the\n         variants are interleaved). Rerun on an idle machine, or "
-                "with --threads 1."
-            )
+    print_other_load(
+        other_cores,
+        "WARNING: the machine was not quiet; the times above are disturbed (ratios less so, as "
+        "the\n         variants are interleaved). Rerun on an idle machine, or with --threads 1.",
+    )
     if args.json:
         payload = {
             "meta": {
-                "torch": torch.__version__,
-                "threads": torch.get_num_threads(),
-                "cpu": cpu_model(),
-                "python": platform.python_version(),
+                **environment_meta(),
                 "repeats": args.repeats,
                 "warmup": args.warmup,
                 "min_sample_s": args.min_sample_s,
@@ -399,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "sections": {s.name: s.as_json() for s in sections},
         }
-        write_json(args.json, payload)
+        write_json(args.json, payload, tag="optim")
         print(f"\nwrote {args.json}")
     return 0  # a report: a missed target is printed, not an error
 
