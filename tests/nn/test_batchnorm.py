@@ -184,3 +184,15 @@ class TestBadInput:
     def test_integer_input(self, impl, dtype):
         with pytest.raises(TypeError, match=r"floating-point input, got dtype .*x\.float\(\)"):
             BatchNorm1d(3, impl=impl)(torch.ones(4, 3, dtype=dtype))
+
+
+@pytest.mark.parametrize("impl", ["fast", "reference"])
+def test_backward_of_a_prediction_survives_a_later_training_step(impl):
+    bn = BatchNorm1d(3, impl=impl)
+    bn.eval()
+    x = torch.randn(4, 3, requires_grad=True)
+    y = bn(x)
+    bn.train()
+    bn(torch.randn(8, 3))  # updates the running statistics in place
+    y.sum().backward()  # still differentiates the prediction that used the old ones
+    assert x.grad is not None and torch.isfinite(x.grad).all()

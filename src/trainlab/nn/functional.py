@@ -138,8 +138,8 @@ def update_running_stats(
     """
     if count is not None:
         var = var * (count / (count - 1))
-    running_mean.lerp_(mean.to(running_mean.dtype), momentum)
-    running_var.lerp_(var.to(running_var.dtype), momentum)
+    running_mean.lerp_(_as(mean, running_mean.dtype), momentum)
+    running_var.lerp_(_as(var, running_var.dtype), momentum)
 
 
 def batch_norm_reference(
@@ -300,7 +300,9 @@ class _BatchNormFunction(torch.autograd.Function):
                     count if unbiased else None,
                 )
         else:
-            shift, var = _as(running_mean, xf.dtype), _as(running_var, xf.dtype)
+            # copies: the buffers may be updated in place before this output's backward runs
+            shift = running_mean.to(xf.dtype, copy=True)
+            var = running_var.to(xf.dtype, copy=True)
             delta = torch.zeros_like(shift)
             centred = xf - _per_channel(shift, xf)
         invstd = torch.rsqrt(var + eps)
