@@ -240,8 +240,8 @@ def training_input_gradient(
     """∂L/∂x in training mode, k·g + a·(x − μ_B) + c with a = −k·σ̂⁻²·Σg(x − μ_B)/m and
     c = −k·Σg/m, written into ``buffer`` (a tensor of x's size) with x − μ_B = (x − μ₀) − δ.
     The sums and m may cover more than this x (synchronized BN passes global ones)."""
-    a = sum_g_centred * (k * invstd * invstd) * (-1.0 / count)
-    c = torch.addcmul(sum_g * k * (-1.0 / count), a, delta, value=-1)  # a·(x−μ₀) − a·δ
+    a = (sum_g_centred * invstd).mul_(k * invstd).mul_(-1.0 / count)
+    c = torch.addcmul(sum_g.mul(k).mul_(-1.0 / count), a, delta, value=-1)  # a·(x−μ₀) − a·δ
     centred = torch.sub(xf, _per_channel(shift, xf), out=buffer)
     grad_x = centred.mul_(_per_channel(a, xf)).add_(_per_channel(c, xf))
     return grad_x.addcmul_(g, _per_channel(k, xf))
