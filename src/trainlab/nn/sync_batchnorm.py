@@ -39,19 +39,20 @@ def _world_size(group) -> int:
     return dist.get_world_size(group)
 
 
-def _local_moments(xf: Tensor) -> tuple[Tensor, Tensor]:
-    """This process's (count, mean (C,), M2 (C,)) packed in one float64 vector of 1 + 2C."""
+def _local_moments(xf: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    """This process's (count, mean (C,), M2 (C,)) packed in one float64 vector of 1 + 2C, with
+    x − μ₀ (a new tensor, later the output) and the local shift μ₀; None for an empty slice."""
     channels = xf.shape[1]
     count = xf.numel() // channels if channels else 0
     packed = torch.zeros(1 + 2 * channels, dtype=torch.float64, device=xf.device)
     if count == 0:
-        return packed, None
+        return packed, None, None
     shift = F._channel_sum(xf) / count
     centred, sums, squares = F._centre(xf, shift)
     packed[0] = count
     packed[1 : 1 + channels] = (shift + sums / count).double()
     packed[1 + channels :] = (squares - sums.square() / count).double().clamp_min(0)
-    return packed, centred
+    return packed, centred, shift
 
 
 def _combine(gathered: list[Tensor], channels: int) -> tuple[int, Tensor, Tensor]:
@@ -69,7 +70,7 @@ class _SyncBatchNormFunction(torch.autograd.Function):
     def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps, unbiased, group):
         xf = x.to(F._compute_dtype(x))
         channels = xf.shape[1]
-        packed, buffer = _local_moments(xf)
+        packed, centred, shift = _local_moments(xf)
         gathered = [torch.empty_like(packed) for _ in range(_world_size(group))]
         dist.all_gather(gathered, packed, group=group)
         count, mean, m2 = _combine(gathered, channels)
@@ -83,14 +84,15 @@ class _SyncBatchNormFunction(torch.autograd.Function):
             F.update_running_stats(
                 running_mean, running_var, mean, var, momentum, count if unbiased else None
             )
-        shift = mean.to(xf.dtype)  # μ rounded to x's precision ...
-        delta = (mean - shift.double()).to(xf.dtype)  # ... and what the rounding lost
+        if shift is None:  # empty slice: nothing to normalize, but a shift for the backward
+            shift, centred = mean.to(xf.dtype), torch.empty_like(xf)
+        # y = (x − μ₀)·k + (β − δ·k) with the local shift μ₀ and δ = μ − μ₀: the x − μ₀ computed
+        # for the local moments becomes the output, with no further pass over x
+        delta = (mean - shift.double()).to(xf.dtype)
         invstd = torch.rsqrt(var + eps).to(xf.dtype)
         scale = invstd if weight is None else invstd * weight.to(xf.dtype)
         offset = -delta * scale if bias is None else bias.to(xf.dtype) - delta * scale
-        buffer = torch.empty_like(xf) if buffer is None else buffer
-        y = torch.sub(xf, F._per_channel(shift, xf), out=buffer)
-        y = y.mul_(F._per_channel(scale, xf)).add_(F._per_channel(offset, xf))
+        y = centred.mul_(F._per_channel(scale, xf)).add_(F._per_channel(offset, xf))
         ctx.save_for_backward(x, weight, shift, delta, invstd)
         ctx.count, ctx.group = count, group
         return y.to(x.dtype)
@@ -106,7 +108,7 @@ class _SyncBatchNormFunction(torch.autograd.Function):
         buffer = xf - F._per_channel(shift, xf)
         if xf.numel():
             sum_g = F._channel_sum(g)
-            sum_g_centred = F._channel_sum(buffer.mul(g)) - delta * sum_g
+            sum_g_centred = F._channel_sum(buffer.mul_(g)) - delta * sum_g
         else:  # an empty slice still takes part in the all-reduce
             sum_g = sum_g_centred = torch.zeros(channels, dtype=xf.dtype, device=xf.device)
         grad_w = (sum_g_centred * invstd).to(weight.dtype) if ctx.needs_input_grad[1] else None
