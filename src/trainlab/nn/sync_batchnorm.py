@@ -168,11 +168,15 @@ class SyncBatchNorm(BatchNorm):
 
 
 def _copy_state(source: nn.Module, target: nn.Module) -> nn.Module:
+    """``target`` with ``source``'s parameters, buffers, device, mode and requires_grad flags."""
+    tensors = [*source.parameters(), *source.buffers()]
+    if tensors:
+        target.to(tensors[0].device)
     target.load_state_dict(source.state_dict())
     target.train(source.training)
     for name, p in source.named_parameters(recurse=False):
         getattr(target, name).requires_grad_(p.requires_grad)
-    return target.to(next(iter(source.state_dict().values()), torch.empty(0)).device)
+    return target
 
 
 def convert_sync_batch_norm(model: nn.Module, process_group=None) -> nn.Module:
