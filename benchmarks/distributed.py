@@ -45,15 +45,24 @@ def _free_port() -> int:
 
 
 def _median_time(fn, repeats: int, warmup: int = 2) -> float:
+    return _median_times([fn], repeats, warmup)[0]
+
+
+def _median_times(fns, repeats: int, warmup: int = 2) -> list[float]:
+    """Median seconds of each function, timed in alternation (so drifts hit all alike), each
+    sample starting together on every process."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in fns:
+            fn()
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        dist.barrier() if dist.is_initialized() else None
-        tic = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - tic)
-    return statistics.median(times)
+        for fn, samples in zip(fns, times, strict=True):
+            if dist.is_initialized():
+                dist.barrier()
+            tic = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - tic)
+    return [statistics.median(samples) for samples in times]
 
 
 def _bn_step(module, x, g):
@@ -82,9 +91,9 @@ def _worker(rank: int, port: int, repeats: int, results) -> None:
         local = (shape[0] // 2, *shape[1:])
         x, g = torch.randn(local), torch.randn(local)
         plain, sync = BatchNorm(shape[1]), SyncBatchNorm(shape[1])
-        t_plain = _median_time(_bn_step(plain, x, g), repeats)
-        t_sync = _median_time(_bn_step(sync, x, g), repeats)
-        out[f"bn {shape}"] = (t_plain, t_sync)
+        out[f"bn {shape}"] = tuple(
+            _median_times([_bn_step(plain, x, g), _bn_step(sync, x, g)], repeats)
+        )
     for name, build in MODELS.items():
         torch.manual_seed(0)
         model = DistributedDataParallel(convert_sync_batch_norm(build()))
