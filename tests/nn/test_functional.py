@@ -199,3 +199,25 @@ def test_half_precision_backward_returns_gradients_of_the_input_dtype():
     y_ref = batch_norm_reference(ref_x, None, None, weight.detach(), bias.detach(), True)
     y_ref.backward(grad_out.float())
     torch.testing.assert_close(x.grad.float(), ref_x.grad, rtol=0, atol=5e-3)
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "rows"])
+def test_the_large_input_path_agrees_too(monkeypatch, layout):
+    """Inputs above the cache-size threshold take the allocation-saving branches; force them on
+    small tensors so they are checked like the rest."""
+    import trainlab.nn.functional as F
+
+    monkeypatch.setattr(F, "_CACHED_BYTES", 0)
+    shape = (6, 3) if layout == "rows" else (4, 3, 5, 6)
+    x = torch.randn(shape, dtype=F64) * 2 + 7
+    if layout == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
+    weight, bias = _params(3)
+    grad_out = torch.randn(shape, dtype=F64)
+    results = []
+    for fn in (batch_norm, batch_norm_reference):
+        xi = x.detach().clone(memory_format=torch.preserve_format).requires_grad_()
+        y = fn(xi, None, None, weight, bias, True)
+        results.append((y, *torch.autograd.grad(y, (xi, weight, bias), grad_out)))
+    for fast, ref in zip(*results, strict=True):
+        torch.testing.assert_close(fast, ref, rtol=1e-12, atol=1e-12)
