@@ -35,6 +35,10 @@ __all__ = ["batch_norm", "batch_norm_reference", "batch_statistics", "update_run
 _CACHED_BYTES = 1 << 20
 
 
+def _is_cached(t: Tensor) -> bool:
+    return t.numel() * t.element_size() <= _CACHED_BYTES
+
+
 def _reduce_dims(x: Tensor) -> list[int]:
     """Every axis but the channel axis (1): the m values a channel is normalized over."""
     return [0, *range(2, x.dim())]
@@ -207,6 +211,14 @@ def _channel_sum(t: Tensor) -> Tensor:
     return t.sum(dim=_reduce_dims(t))
 
 
+def _channel_mean(t: Tensor) -> Tensor:
+    """Mean of t over every axis but the channel axis; shape (C,)."""
+    planes = _planes(t)
+    if planes is not None:
+        return _channel_sum(t).div_(planes.shape[1] * t.shape[0])
+    return t.mean(dim=_reduce_dims(t))
+
+
 def _centre(xf: Tensor, shift: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """c = x − shift (a new tensor), Σc and Σc² per channel, with no other tensor of x's size
     (but for small x, where a temporary is cheaper than a third pass)."""
@@ -218,33 +230,45 @@ def _centre(xf: Tensor, shift: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         squares = torch.linalg.vector_norm(planes, dim=1).square().view(n, c).sum(dim=0)
         return centred, sums, squares
     sums = _channel_sum(centred)
-    if centred.numel() * centred.element_size() <= _CACHED_BYTES:
+    if _is_cached(centred):
         return centred, sums, _channel_sum(centred * centred)
     # Large, other layouts: square in place, reduce, then recompute x − shift into that memory.
     squares = _channel_sum(centred.square_())
     return torch.sub(xf, _per_channel(shift, xf), out=centred), sums, squares
 
 
+def centred_dot(xf: Tensor, shift: Tensor, g: Tensor) -> tuple[Tensor, Tensor]:
+    """x − μ₀ (a new tensor) and Σ g·(x − μ₀) per channel, with no other tensor of x's size
+    (but for small x, where a temporary is cheaper than recomputing x − μ₀)."""
+    centred = xf - _per_channel(shift, xf)
+    if _is_cached(centred):
+        return centred, _channel_sum(centred * g)
+    dot = _channel_sum(centred.mul_(g))
+    return torch.sub(xf, _per_channel(shift, xf), out=centred), dot
+
+
 def training_input_gradient(
-    xf: Tensor,
+    centred: Tensor,
     g: Tensor,
-    shift: Tensor,
     delta: Tensor,
     k: Tensor,
     invstd: Tensor,
     sum_g: Tensor,
     sum_g_centred: Tensor,
     count: int,
-    buffer: Tensor,
 ) -> Tensor:
     """∂L/∂x in training mode, k·g + a·(x − μ_B) + c with a = −k·σ̂⁻²·Σg(x − μ_B)/m and
-    c = −k·Σg/m, written into ``buffer`` (a tensor of x's size) with x − μ_B = (x − μ₀) − δ.
+    c = −k·Σg/m, written over ``centred`` = x − μ₀ (so x − μ_B = (x − μ₀) − δ).
     The sums and m may cover more than this x (synchronized BN passes global ones)."""
     a = (sum_g_centred * invstd).mul_(k * invstd).mul_(-1.0 / count)
     c = torch.addcmul(sum_g.mul(k).mul_(-1.0 / count), a, delta, value=-1)  # a·(x−μ₀) − a·δ
-    centred = torch.sub(xf, _per_channel(shift, xf), out=buffer)
-    grad_x = centred.mul_(_per_channel(a, xf)).add_(_per_channel(c, xf))
-    return grad_x.addcmul_(g, _per_channel(k, xf))
+    if _is_cached(centred):  # small: one fused op instead of two
+        grad_x = torch.addcmul(
+            _per_channel(c, centred), centred, _per_channel(a, centred), out=centred
+        )
+    else:
+        grad_x = centred.mul_(_per_channel(a, centred)).add_(_per_channel(c, centred))
+    return grad_x.addcmul_(g, _per_channel(k, centred))
 
 
 class _BatchNormFunction(torch.autograd.Function):
@@ -285,7 +309,7 @@ class _BatchNormFunction(torch.autograd.Function):
         xf = _as(x, _compute_dtype(x))
         if training:
             count = xf.numel() // xf.shape[1]
-            shift = _channel_sum(xf).div_(count)  # pass 1: μ₀ ≈ μ_B
+            shift = _channel_mean(xf)  # pass 1: μ₀ ≈ μ_B
             centred, sums, squares = _centre(xf, shift)  # pass 2 over x − μ₀
             delta = sums.div_(count)  # μ_B − μ₀
             # σ²_B = (1/m)Σ(c − δ)² = (1/m)Σc² − δ² for c = x − μ₀
@@ -313,7 +337,13 @@ class _BatchNormFunction(torch.autograd.Function):
             else torch.addcmul(_as(bias, xf.dtype), delta, scale, value=-1)
         )
         # y = (x − μ₀ − δ)·k + β = (x − μ₀)·k + (β − δ·k), in place: y is the only big allocation
-        y = centred.mul_(_per_channel(scale, xf)).add_(_per_channel(offset, xf))
+        # (small inputs: one fused op; large ones: two, as a broadcasting addcmul is slow there)
+        if _is_cached(centred):
+            y = torch.addcmul(
+                _per_channel(offset, xf), centred, _per_channel(scale, xf), out=centred
+            )
+        else:
+            y = centred.mul_(_per_channel(scale, xf)).add_(_per_channel(offset, xf))
         ctx.save_for_backward(x, weight, bias, shift, delta, var, invstd, scale)
         ctx.training, ctx.eps = training, eps
         return _as(y, x.dtype)
@@ -328,12 +358,11 @@ class _BatchNormFunction(torch.autograd.Function):
         g = _as(grad_out, xf.dtype)
         grad_x = grad_w = grad_b = None
         sum_g = _channel_sum(g)
-        shift_b = _per_channel(shift, xf)
-        buffer = sum_g_centred = None  # one tensor of x's size, reused for every big temporary
+        centred = sum_g_centred = None  # x − μ₀, later overwritten by dx
         if need_w or (need_x and ctx.training):
-            buffer = xf - shift_b
+            centred, dot = centred_dot(xf, shift, g)
             # Σ g·(x − μ_B) = Σ g·(x − μ₀) − δ·Σ g
-            sum_g_centred = torch.addcmul(_channel_sum(buffer.mul_(g)), delta, sum_g, value=-1)
+            sum_g_centred = torch.addcmul(dot, delta, sum_g, value=-1)
         if need_w:
             grad_w = _as(sum_g_centred * invstd, weight.dtype)  # Σ g·x̂
         if need_b:
@@ -342,7 +371,7 @@ class _BatchNormFunction(torch.autograd.Function):
             if ctx.training:
                 count = xf.numel() // xf.shape[1]
                 grad_x = training_input_gradient(
-                    xf, g, shift, delta, k, invstd, sum_g, sum_g_centred, count, buffer
+                    centred, g, delta, k, invstd, sum_g, sum_g_centred, count
                 )
             else:
                 grad_x = g * _per_channel(k, xf)

@@ -105,11 +105,12 @@ class _SyncBatchNormFunction(torch.autograd.Function):
         g = grad_out.to(xf.dtype)
         channels = xf.shape[1]
         k = invstd if weight is None else invstd * weight.to(xf.dtype)
-        buffer = xf - F._per_channel(shift, xf)
         if xf.numel():
             sum_g = F._channel_sum(g)
-            sum_g_centred = F._channel_sum(buffer.mul_(g)) - delta * sum_g
+            centred, dot = F.centred_dot(xf, shift, g)
+            sum_g_centred = dot - delta * sum_g
         else:  # an empty slice still takes part in the all-reduce
+            centred = torch.empty_like(xf)
             sum_g = sum_g_centred = torch.zeros(channels, dtype=xf.dtype, device=xf.device)
         grad_w = (sum_g_centred * invstd).to(weight.dtype) if ctx.needs_input_grad[1] else None
         grad_b = sum_g.clone() if ctx.needs_input_grad[2] else None
@@ -119,7 +120,7 @@ class _SyncBatchNormFunction(torch.autograd.Function):
         grad_x = None
         if ctx.needs_input_grad[0]:
             grad_x = F.training_input_gradient(
-                xf, g, shift, delta, k, invstd, total_g, total_g_centred, ctx.count, buffer
+                centred, g, delta, k, invstd, total_g, total_g_centred, ctx.count
             ).to(x.dtype)
         if grad_b is not None:
             grad_b = grad_b.to(weight.dtype if weight is not None else grad_b.dtype)
