@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from conftest import require_installed
 from trainlab.cli import main
 
 
@@ -103,11 +104,10 @@ def test_a_short_run_writes_history_figure_and_checkpoint(shared_data, tmp_path)
 def test_train_runs_under_jemalloc_when_installed_unless_turned_off(shared_data, tmp_path):
     from trainlab.cli import JEMALLOC
 
-    if not any(os.path.exists(p) for p in JEMALLOC):
-        message = "jemalloc is not installed (apt-get install libjemalloc2)"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # .ci/run installs it
-        pytest.skip(message)
+    require_installed(
+        any(os.path.exists(p) for p in JEMALLOC),
+        "jemalloc is not installed (apt-get install libjemalloc2)",
+    )
     base = [
         sys.executable,
         "-m",

@@ -4,7 +4,6 @@ figures, exact book numbers, rendering in a real browser, and resuming after SIG
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require_installed
 from trainlab.experiments.sections import SECTIONS, Settings
 from trainlab.report.reproduce import SCHEMA, reproduce
 
@@ -96,11 +96,10 @@ def _chromium() -> str | None:
 
 def test_the_page_renders_in_a_headless_browser(report, tmp_path):
     browser = _chromium()
-    if browser is None:
-        message = "Chromium is not installed (apt-get install chromium); the page was not rendered"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # .ci/run installs it: in CI its absence is a failure
-        pytest.skip(message)
+    require_installed(
+        browser is not None,
+        "Chromium is not installed (apt-get install chromium); the page was not rendered",
+    )
     out, _ = report
     shot = tmp_path / "report.png"
     done = subprocess.run(

@@ -168,8 +168,19 @@ class SyncBatchNorm(BatchNorm):
         return super()._implementation()
 
 
-def _copy_state(source: nn.Module, target: nn.Module) -> nn.Module:
-    """``target`` with ``source``'s parameters, buffers, device, mode and requires_grad flags."""
+def _rebuild(source: nn.Module, cls: type, **extra) -> nn.Module:
+    """A ``cls`` layer with ``source``'s settings, parameters, buffers, device, mode and
+    requires_grad flags."""
+    target = cls(
+        source.num_features,
+        source.eps,
+        source.momentum,
+        source.affine,
+        source.track_running_stats,
+        bias=source.bias is not None,
+        dtype=source.weight.dtype if source.weight is not None else None,
+        **extra,
+    )
     tensors = [*source.parameters(), *source.buffers()]
     if tensors:
         target.to(tensors[0].device)
@@ -185,19 +196,10 @@ def convert_sync_batch_norm(model: nn.Module, process_group=None) -> nn.Module:
     with the same settings, parameters and buffers; returns the model (or the new layer, if
     ``model`` itself is a BN). :func:`revert_sync_batch_norm` undoes it."""
     if isinstance(model, (BatchNorm, _BatchNorm)) and not isinstance(model, SyncBatchNorm):
-        sync = SyncBatchNorm(
-            model.num_features,
-            model.eps,
-            model.momentum,
-            model.affine,
-            model.track_running_stats,
-            bias=model.bias is not None,
-            convention=getattr(model, "convention", "torch"),
-            process_group=process_group,
-            dtype=model.weight.dtype if model.weight is not None else None,
-        )
+        convention = getattr(model, "convention", "torch")
+        sync = _rebuild(model, SyncBatchNorm, convention=convention, process_group=process_group)
         sync.reverts_to = type(model)
-        return _copy_state(model, sync)
+        return sync
     for name, child in model.named_children():
         model.add_module(name, convert_sync_batch_norm(child, process_group))
     return model
@@ -208,18 +210,8 @@ def revert_sync_batch_norm(model: nn.Module) -> nn.Module:
     layer class it replaced, keeping parameters and buffers."""
     if isinstance(model, SyncBatchNorm):
         cls = getattr(model, "reverts_to", BatchNorm)
-        kwargs = {"convention": model.convention} if issubclass(cls, BatchNorm) else {}
-        plain = cls(
-            model.num_features,
-            model.eps,
-            model.momentum,
-            model.affine,
-            model.track_running_stats,
-            bias=model.bias is not None,
-            dtype=model.weight.dtype if model.weight is not None else None,
-            **kwargs,
-        )
-        return _copy_state(model, plain)
+        extra = {"convention": model.convention} if issubclass(cls, BatchNorm) else {}
+        return _rebuild(model, cls, **extra)
     for name, child in model.named_children():
         model.add_module(name, revert_sync_batch_norm(child))
     return model
