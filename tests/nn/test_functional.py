@@ -201,13 +201,15 @@ def test_half_precision_backward_returns_gradients_of_the_input_dtype():
     torch.testing.assert_close(x.grad.float(), ref_x.grad, rtol=0, atol=5e-3)
 
 
+@pytest.mark.parametrize("cache_bytes", [0, 100])
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last", "rows"])
-def test_the_large_input_path_agrees_too(monkeypatch, layout):
+def test_the_large_input_path_agrees_too(monkeypatch, layout, cache_bytes):
     """Inputs above the cache-size threshold take the allocation-saving branches; force them on
-    small tensors so they are checked like the rest."""
+    small tensors so they are checked like the rest (channel rows go a block of rows at a time:
+    one row per block, or blocks of 4 rows that do not divide the row count)."""
     import trainlab.nn.functional as F
 
-    monkeypatch.setattr(F, "_CACHED_BYTES", 0)
+    monkeypatch.setattr(F, "_CACHED_BYTES", cache_bytes)
     shape = (6, 3) if layout == "rows" else (4, 3, 5, 6)
     x = torch.randn(shape, dtype=F64) * 2 + 7
     if layout == "channels_last":
@@ -221,3 +223,38 @@ def test_the_large_input_path_agrees_too(monkeypatch, layout):
         results.append((y, *torch.autograd.grad(y, (xi, weight, bias), grad_out)))
     for fast, ref in zip(*results, strict=True):
         torch.testing.assert_close(fast, ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("small", [True, False])
+def test_a_retained_graph_gives_the_same_gradients_twice(monkeypatch, small):
+    """Small inputs keep x − μ₀ for the backward; the backward must not overwrite it."""
+    import trainlab.nn.functional as F
+
+    if not small:
+        monkeypatch.setattr(F, "_CACHED_BYTES", 0)
+    x = (torch.randn(8, 3, 5, dtype=F64) * 3 + 1).requires_grad_()
+    weight, bias = _params(3)
+    y = batch_norm(x, None, None, weight, bias, True)
+    grad_out = torch.randn_like(y)
+    first = torch.autograd.grad(y, (x, weight, bias), grad_out, retain_graph=True)
+    second = torch.autograd.grad(y, (x, weight, bias), grad_out)
+    for a, b in zip(first, second, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("small", [True, False])
+def test_the_backward_keeps_at_most_one_tensor_of_the_inputs_size_besides_x(monkeypatch, small):
+    """Never x̂: large inputs save x and per-channel vectors only; small ones (below the cache
+    threshold) also keep x − μ₀, which saves a pass in the backward."""
+    import trainlab.nn.functional as F
+
+    if not small:
+        monkeypatch.setattr(F, "_CACHED_BYTES", 0)
+    x = torch.randn(8, 3, 5, dtype=F64, requires_grad=True)
+    weight, bias = _params(3)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        batch_norm(x, None, None, weight, bias, True)
+    big = [t for t in saved if t.numel() == x.numel()]
+    assert big[0] is x
+    assert len(big) == (2 if small else 1)

@@ -92,7 +92,7 @@ class _SyncBatchNormFunction(torch.autograd.Function):
         invstd = torch.rsqrt(var + eps).to(xf.dtype)
         scale = invstd if weight is None else invstd * weight.to(xf.dtype)
         offset = -delta * scale if bias is None else bias.to(xf.dtype) - delta * scale
-        y = centred.mul_(F._per_channel(scale, xf)).add_(F._per_channel(offset, xf))
+        y = F._scale_shift(centred, scale, offset, inplace=True)
         ctx.save_for_backward(x, weight, shift, delta, invstd)
         ctx.count, ctx.group = count, group
         return y.to(x.dtype)
@@ -108,19 +108,19 @@ class _SyncBatchNormFunction(torch.autograd.Function):
         if xf.numel():
             sum_g = F._channel_sum(g)
             centred, dot = F.centred_dot(xf, shift, g)
-            sum_g_centred = dot - delta * sum_g
+            sum_g_xhat = (dot - delta * sum_g) * invstd  # Σ g·x̂ = σ̂⁻¹·Σ g·(x − μ_B)
         else:  # an empty slice still takes part in the all-reduce
             centred = torch.empty_like(xf)
-            sum_g = sum_g_centred = torch.zeros(channels, dtype=xf.dtype, device=xf.device)
-        grad_w = (sum_g_centred * invstd).to(weight.dtype) if ctx.needs_input_grad[1] else None
+            sum_g = sum_g_xhat = torch.zeros(channels, dtype=xf.dtype, device=xf.device)
+        grad_w = sum_g_xhat.to(weight.dtype) if ctx.needs_input_grad[1] else None
         grad_b = sum_g.clone() if ctx.needs_input_grad[2] else None
-        combined = torch.cat([sum_g, sum_g_centred])
+        combined = torch.cat([sum_g, sum_g_xhat])
         dist.all_reduce(combined, op=dist.ReduceOp.SUM, group=ctx.group)
-        total_g, total_g_centred = combined[:channels], combined[channels:]
+        total_g, total_g_xhat = combined[:channels], combined[channels:]
         grad_x = None
         if ctx.needs_input_grad[0]:
             grad_x = F.training_input_gradient(
-                centred, g, delta, k, invstd, total_g, total_g_centred, ctx.count
+                centred, g, delta, k, invstd, total_g, total_g_xhat, ctx.count
             ).to(x.dtype)
         if grad_b is not None:
             grad_b = grad_b.to(weight.dtype if weight is not None else grad_b.dtype)
