@@ -16,9 +16,10 @@ processes, interleaved.
 Both are measured in two setups. "as launched": the processes as torchrun starts them (one
 OpenMP thread each, scheduled anywhere). "isolated" (Linux): each process pinned to its own
 core, and gloo's TCP event-loop thread, which busy-polls (pytorch/gloo#246), at the lowest
-priority. On a machine with one core per process the polling threads otherwise compete with
-both processes' compute, and a collective that takes ~0.2 ms can wait for a scheduler time
-slice (~3 ms); the isolated setup shows what synchronization itself costs.
+priority (:func:`trainlab.train.placement.isolate_process`, ``trainlab train --pin-cpus``).
+On a machine with one core per process the polling threads otherwise compete with both
+processes' compute, and a collective that takes ~0.2 ms can wait for a scheduler time slice
+(~3 ms); the isolated setup shows what synchronization itself costs.
 
 Run::
 
@@ -42,6 +43,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from trainlab.models import book_resnet18, lenet
 from trainlab.nn import BatchNorm, SyncBatchNorm, convert_sync_batch_norm
+from trainlab.train.placement import isolate_process
 
 SHAPES = [(256, 64, 28, 28), (256, 6, 28, 28), (128, 128, 14, 14), (256, 120), (4096, 1024)]
 MODELS = {"LeNet-BN": lenet, "ResNet-18 (book)": book_resnet18}
@@ -92,21 +94,11 @@ def _train_step(model, optimizer, x, y):
     return run
 
 
-def _isolate(rank: int) -> None:
-    """Pin every thread of this process to core ``rank`` and put gloo's polling loop at the
-    lowest priority (see the module docstring)."""
-    for tid in os.listdir("/proc/self/task"):
-        os.sched_setaffinity(int(tid), {rank % os.cpu_count()})
-        with open(f"/proc/self/task/{tid}/comm") as f:
-            if f.read().startswith("gloo_tcp_loop"):
-                os.setpriority(os.PRIO_PROCESS, int(tid), 19)
-
-
 def _worker(rank: int, port: int, repeats: int, isolated: bool, results) -> None:
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
     if isolated:
-        _isolate(rank)
+        isolate_process(rank, 2)
     out = {}
     for shape in SHAPES:
         local = (shape[0] // 2, *shape[1:])

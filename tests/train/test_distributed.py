@@ -4,12 +4,14 @@ the batch (SyncBN on), a failed process ends the run, and torchrun drives the CL
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import textwrap
 import time
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -19,6 +21,7 @@ from trainlab.data.fashion_mnist import digits_fallback, subset
 from trainlab.models import lenet
 from trainlab.nn.sync_batchnorm import convert_sync_batch_norm
 from trainlab.train import fit, load_checkpoint
+from trainlab.train.placement import cores_for
 
 BATCH = 32
 
@@ -112,15 +115,26 @@ def test_a_process_that_dies_ends_the_other_with_an_error_not_a_hang(tmp_path):
     assert "Error" in outputs[0][1]  # gloo reports the lost peer
 
 
-def test_torchrun_drives_data_parallel_training(shared_data, tmp_path):
+@pytest.mark.parametrize("pin", [False, True])
+def test_torchrun_drives_data_parallel_training(shared_data, tmp_path, pin):
     out = tmp_path / "run"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
                "--master-addr", "127.0.0.1", "--master-port", str(free_port()),
                "-m", "trainlab", "train", "--data-dir", str(shared_data), "--subset", "1024",
                "--epochs", "1", "--batch-size", "64", "--sync-bn", "--out", str(out)]  # fmt: skip
+    if pin:
+        command.append("--pin-cpus")
     env = dict(os.environ, OMP_NUM_THREADS="1")
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("epoch 1, loss") == 1  # rank 0 alone prints
+    placed = re.findall(r"process (\d): cores \[([\d, ]+)\]", done.stdout)
+    if pin:  # each process runs on its own share of this machine's cores
+        available = sorted(os.sched_getaffinity(0))
+        assert {int(rank): [int(c) for c in listed.split(",")] for rank, listed in placed} == {
+            rank: cores_for(rank, 2, available) for rank in (0, 1)
+        }
+    else:
+        assert placed == []
     assert (out / "checkpoint.json").is_file() and (out / "history.csv").is_file()
     assert load_checkpoint(out / "checkpoint")["config"]["processes"] == 2
