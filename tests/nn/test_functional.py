@@ -202,20 +202,27 @@ def test_half_precision_backward_returns_gradients_of_the_input_dtype():
 
 
 @pytest.mark.parametrize("cache_bytes", [0, 100])
-@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "rows"])
+@pytest.mark.parametrize(
+    "layout", ["contiguous", "channels_last", "channels_last_grad_too", "rows", "rows_3d"]
+)
 def test_the_large_input_path_agrees_too(monkeypatch, layout, cache_bytes):
     """Inputs above the cache-size threshold take the allocation-saving branches; force them on
     small tensors so they are checked like the rest (channel rows go a block of rows at a time:
-    one row per block, or blocks of 4 rows that do not divide the row count)."""
+    one row per block, or blocks of 4 rows that do not divide the row count; the backward
+    walks rows only when the upstream gradient is laid out in rows too)."""
     import trainlab.nn.functional as F
 
     monkeypatch.setattr(F, "_CACHED_BYTES", cache_bytes)
-    shape = (6, 3) if layout == "rows" else (4, 3, 5, 6)
+    shape = {"rows": (6, 3), "rows_3d": (4, 3, 5)}.get(layout, (4, 3, 5, 6))
     x = torch.randn(shape, dtype=F64) * 2 + 7
-    if layout == "channels_last":
-        x = x.contiguous(memory_format=torch.channels_last)
-    weight, bias = _params(3)
     grad_out = torch.randn(shape, dtype=F64)
+    if layout.startswith("channels_last"):
+        x = x.contiguous(memory_format=torch.channels_last)
+    if layout == "channels_last_grad_too":
+        grad_out = grad_out.contiguous(memory_format=torch.channels_last)
+    if layout == "rows_3d":  # (N, C, L) with channels varying fastest in memory
+        x, grad_out = (t.transpose(1, 2).contiguous().transpose(1, 2) for t in (x, grad_out))
+    weight, bias = _params(3)
     results = []
     for fn in (batch_norm, batch_norm_reference):
         xi = x.detach().clone(memory_format=torch.preserve_format).requires_grad_()
