@@ -23,7 +23,7 @@ from trainlab.models import book_densenet, book_resnet18, lenet
 from trainlab.nn.sync_batchnorm import convert_sync_batch_norm
 from trainlab.report.reproduce import reproduce
 from trainlab.train import CheckpointError, EpochStats, NonFiniteLoss, fit, xavier_init
-from trainlab.train.placement import isolate_process
+from trainlab.train.placement import cores_for, isolate_process
 
 __all__ = ["main", "run"]
 
@@ -201,12 +201,16 @@ def _train(args: argparse.Namespace) -> int:
     rank = _join_process_group(args)  # only rank 0 prints and writes files
     if args.pin_cpus:
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        local_world = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        available = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
         try:
-            cores = isolate_process(local_rank, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+            isolate_process(local_rank, local_world)
         except RuntimeError as error:
             print(f"trainlab: error: {error}", file=sys.stderr)
             return 2
-        print(f"process {rank}: cores {cores}")
+        if rank == 0:
+            shares = [cores_for(r, local_world, available) for r in range(local_world)]
+            print(f"cores of the processes on this machine: {shares}")
     torch.manual_seed(args.seed)
     data = load_fashion_mnist(args.data_dir, download=not args.no_download, fallback=args.fallback)
     if args.subset is not None:
