@@ -160,10 +160,33 @@ class TestBadInput:
         bn.eval()
         assert bn(torch.randn(1, 3)).shape == (1, 3)
 
-    @pytest.mark.parametrize("eps", [0, -1e-5, float("nan")])
-    def test_eps_must_be_positive(self, eps):
-        with pytest.raises(ValueError, match="eps must be positive"):
-            BatchNorm1d(3, eps=eps)
+    @pytest.mark.parametrize("impl", IMPLS)
+    @pytest.mark.parametrize("eps", [0, -1e-5])
+    def test_eps_must_be_positive_in_training(self, impl, eps):
+        bn = BatchNorm1d(3, eps=eps, impl=impl)  # as torch, ε is checked where it is used
+        with pytest.raises(ValueError, match="eps must be positive during training"):
+            bn(torch.randn(4, 3))
+        assert bn.num_batches_tracked.item() == 0
+
+    @pytest.mark.parametrize("impl", IMPLS)
+    def test_eps_zero_predicts_as_torch_and_negative_eps_does_not(self, impl):
+        ours, theirs = BatchNorm1d(3, eps=0.0, impl=impl), torch.nn.BatchNorm1d(3, eps=0.0)
+        variance = torch.rand(3) + 0.5
+        for bn in (ours, theirs):
+            bn.running_var.copy_(variance)
+            bn.eval()
+        x = torch.randn(4, 3)
+        torch.testing.assert_close(ours(x), theirs(x))
+        ours.eps = -1e-5
+        with pytest.raises(ValueError, match="eps must be non-negative"):
+            ours(x)
+
+    @pytest.mark.parametrize("impl", IMPLS)
+    @pytest.mark.parametrize("training", [True, False])
+    def test_nan_eps_is_refused(self, impl, training):
+        bn = BatchNorm1d(3, eps=float("nan"), impl=impl).train(training)
+        with pytest.raises(ValueError, match="eps must be a finite number"):
+            bn(torch.randn(4, 3))
 
     @pytest.mark.parametrize("momentum", [-0.1, 1.5, float("nan")])
     def test_momentum_outside_unit_interval(self, momentum):
@@ -196,3 +219,30 @@ def test_backward_of_a_prediction_survives_a_later_training_step(impl):
     bn(torch.randn(8, 3))  # updates the running statistics in place
     y.sum().backward()  # still differentiates the prediction that used the old ones
     assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_a_model_trained_through_an_empty_batch_equals_one_trained_without_it(impl):
+    """torch's zero_batch inputs: an empty batch leaves statistics and weights as they were
+    (only the batch counter moves, as torch's does)."""
+    torch.manual_seed(0)
+    batches = [torch.randn(8, 2, 5, 5) * 2 + 1 for _ in range(3)]
+    empty = torch.randn(0, 2, 5, 5)
+    models = []
+    for sequence in (batches, [batches[0], empty, batches[1], empty, batches[2]]):
+        torch.manual_seed(1)
+        model = torch.nn.Sequential(
+            torch.nn.Conv2d(2, 4, 3), BatchNorm2d(4, impl=impl), torch.nn.ReLU(), torch.nn.Flatten()
+        )
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05)  # a zero gradient: no step
+        for x in sequence:
+            optimizer.zero_grad()
+            model(x).square().sum().backward()  # a sum: the empty batch contributes nothing
+            optimizer.step()
+        models.append(model)
+    plain, interrupted = (m.state_dict() for m in models)
+    for key in plain:
+        if key.endswith("num_batches_tracked"):
+            assert int(interrupted[key]) == int(plain[key]) + 2
+        else:
+            assert torch.equal(plain[key], interrupted[key]), key

@@ -210,9 +210,9 @@ def test_the_large_input_path_agrees_too(monkeypatch, layout, cache_bytes):
     small tensors so they are checked like the rest (channel rows go a block of rows at a time:
     one row per block, or blocks of 4 rows that do not divide the row count; the backward
     walks rows only when the upstream gradient is laid out in rows too)."""
-    import trainlab.nn.functional as F
+    import trainlab.nn._kernels as K
 
-    monkeypatch.setattr(F, "_CACHED_BYTES", cache_bytes)
+    monkeypatch.setattr(K, "CACHED_BYTES", cache_bytes)
     shape = {"rows": (6, 3), "rows_3d": (4, 3, 5)}.get(layout, (4, 3, 5, 6))
     x = torch.randn(shape, dtype=F64) * 2 + 7
     grad_out = torch.randn(shape, dtype=F64)
@@ -235,10 +235,10 @@ def test_the_large_input_path_agrees_too(monkeypatch, layout, cache_bytes):
 @pytest.mark.parametrize("small", [True, False])
 def test_a_retained_graph_gives_the_same_gradients_twice(monkeypatch, small):
     """Small inputs keep x − μ₀ for the backward; the backward must not overwrite it."""
-    import trainlab.nn.functional as F
+    import trainlab.nn._kernels as K
 
     if not small:
-        monkeypatch.setattr(F, "_CACHED_BYTES", 0)
+        monkeypatch.setattr(K, "CACHED_BYTES", 0)
     x = (torch.randn(8, 3, 5, dtype=F64) * 3 + 1).requires_grad_()
     weight, bias = _params(3)
     y = batch_norm(x, None, None, weight, bias, True)
@@ -253,10 +253,10 @@ def test_a_retained_graph_gives_the_same_gradients_twice(monkeypatch, small):
 def test_the_backward_keeps_at_most_one_tensor_of_the_inputs_size_besides_x(monkeypatch, small):
     """Never x̂: large inputs save x and per-channel vectors only; small ones (below the cache
     threshold) also keep x − μ₀, which saves a pass in the backward."""
-    import trainlab.nn.functional as F
+    import trainlab.nn._kernels as K
 
     if not small:
-        monkeypatch.setattr(F, "_CACHED_BYTES", 0)
+        monkeypatch.setattr(K, "CACHED_BYTES", 0)
     x = torch.randn(8, 3, 5, dtype=F64, requires_grad=True)
     weight, bias = _params(3)
     saved = []
@@ -265,3 +265,113 @@ def test_the_backward_keeps_at_most_one_tensor_of_the_inputs_size_besides_x(monk
     big = [t for t in saved if t.numel() == x.numel()]
     assert big[0] is x
     assert len(big) == (2 if small else 1)
+
+
+class TestFunctionTransforms:
+    """torch.func over the fast path: its jvp, its vmap rule and its differentiable backward
+    agree with the reference, which autograd and torch.func differentiate op by op."""
+
+    def _functions(self, training):
+        running = _running(3)
+        weight, bias = _params(3, requires_grad=False)
+
+        def make(fn):
+            stats = (None, None) if training else running
+            return lambda x, w: fn(x, *stats, w, bias, training)
+
+        return make(batch_norm), make(batch_norm_reference), weight
+
+    @pytest.mark.parametrize("training", [True, False])
+    def test_jvp(self, training):
+        fast, ref, weight = self._functions(training)
+        x = torch.randn(6, 3, 4, dtype=F64) * 2 + 1
+        tangents = (torch.randn_like(x), torch.randn_like(weight))
+        (y, dy), (y_ref, dy_ref) = (torch.func.jvp(f, (x, weight), tangents) for f in (fast, ref))
+        torch.testing.assert_close(y, y_ref, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(dy, dy_ref, rtol=1e-12, atol=1e-12)
+
+    @pytest.mark.parametrize("training", [True, False])
+    @pytest.mark.parametrize("transform", ["jacfwd", "jacrev"])
+    def test_jacobians(self, training, transform):
+        fast, ref, weight = self._functions(training)
+        x = torch.randn(5, 3, 2, dtype=F64) * 2 + 1
+        jac = getattr(torch.func, transform)
+        for got, want in zip(
+            jac(fast, argnums=(0, 1))(x, weight), jac(ref, argnums=(0, 1))(x, weight), strict=True
+        ):
+            torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+
+    @pytest.mark.parametrize("training", [True, False])
+    @pytest.mark.parametrize("order", ["hessian", "jacrev_of_jacfwd", "jacrev_of_jacrev"])
+    def test_second_derivatives(self, training, order):
+        fast, ref, weight = self._functions(training)
+        x = torch.randn(4, 3, 2, dtype=F64) * 2 + 1
+        outer, inner = {
+            "hessian": (torch.func.jacfwd, torch.func.jacrev),
+            "jacrev_of_jacfwd": (torch.func.jacrev, torch.func.jacfwd),
+            "jacrev_of_jacrev": (torch.func.jacrev, torch.func.jacrev),
+        }[order]
+        got, want = (outer(inner(lambda z, f=f: f(z, weight).sin().sum()))(x) for f in (fast, ref))
+        assert want.abs().max() > 0.1  # BN's second derivative is far from zero here
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+    @pytest.mark.parametrize("training", [True, False])
+    def test_vmap_normalizes_each_mapped_example_on_its_own(self, training):
+        fast, ref, weight = self._functions(training)
+        xs = torch.randn(5, 6, 3, 4, dtype=F64) * 2 + 1
+        weights = torch.rand(5, 3, dtype=F64) + 0.5
+        expected = torch.stack([ref(x, w) for x, w in zip(xs, weights, strict=True)])
+        torch.testing.assert_close(torch.func.vmap(fast)(xs, weights), expected)
+        torch.testing.assert_close(
+            torch.func.vmap(fast, in_dims=(1, None))(xs.movedim(0, 1), weight),
+            torch.stack([ref(x, weight) for x in xs]),
+        )
+        grads = torch.func.vmap(torch.func.grad(lambda x: fast(x, weight).sin().sum()))(xs)
+        grads_ref = torch.stack(
+            [torch.func.grad(lambda x: ref(x, weight).sin().sum())(x) for x in xs]
+        )
+        torch.testing.assert_close(grads, grads_ref)
+
+    @pytest.mark.filterwarnings("ignore:There is a performance drop:UserWarning")
+    def test_vmap_cannot_update_unbatched_running_statistics_as_with_torch(self):
+        running_mean, running_var = _running(3)
+        xs = torch.randn(4, 6, 3, dtype=F64)
+        for fn in (batch_norm, torch.nn.functional.batch_norm):
+            with pytest.raises(RuntimeError, match="vmap"):
+                torch.func.vmap(
+                    lambda x, fn=fn: fn(x, running_mean, running_var, None, None, True)
+                )(xs)
+
+    def test_forward_mode_with_dual_tensors(self):
+        import torch.autograd.forward_ad as fwAD
+
+        x, tangent = torch.randn(6, 3, dtype=F64), torch.randn(6, 3, dtype=F64)
+        results = []
+        for fn in (batch_norm, batch_norm_reference):
+            with fwAD.dual_level():
+                y = fn(fwAD.make_dual(x, tangent), None, None, None, None, True)
+                results.append(fwAD.unpack_dual(y).tangent)
+        torch.testing.assert_close(results[0], results[1], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("fn", [batch_norm, batch_norm_reference])
+def test_an_empty_batch_leaves_the_running_statistics_as_they_are(fn):
+    x = torch.randn(0, 3, 5, dtype=F64, requires_grad=True)
+    weight, bias = _params(3)
+    running_mean, running_var = _running(3)
+    before = running_mean.clone(), running_var.clone()
+    y = fn(x, running_mean, running_var, weight, bias, True)
+    assert y.shape == x.shape
+    y.sum().backward()
+    assert torch.equal(running_mean, before[0]) and torch.equal(running_var, before[1])
+    assert torch.equal(weight.grad, torch.zeros(3, dtype=F64)) and x.grad.shape == x.shape
+
+
+@pytest.mark.parametrize("fn", [batch_norm, batch_norm_reference])
+def test_a_size_mismatch_is_catchable_as_torchs_runtime_error(fn):
+    from trainlab.nn import ShapeMismatchError
+
+    x = torch.randn(4, 5)
+    for caught in (RuntimeError, ValueError, ShapeMismatchError):
+        with pytest.raises(caught, match=r"input has 5 channels .* running_mean has shape"):
+            fn(x, torch.zeros(3), torch.ones(3), None, None, True)

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as torch_functional
 from torch import Tensor, nn
 
+from trainlab._checks import ShapeMismatchError, check_eps
 from trainlab.nn import functional as F
 
 __all__ = ["BatchNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
@@ -76,8 +77,9 @@ class BatchNorm(nn.Module):
                 "num_features must be a positive int (the number of channels C), "
                 f"got {num_features!r}"
             )
-        if not (isinstance(eps, (int, float)) and eps > 0):
-            raise ValueError(f"eps must be positive, got {eps!r}; the usual value is 1e-5")
+        # ε is checked when it is used, as torch does: positive for batch statistics, ≥ 0 to
+        # predict (torch's own error tests build a layer with eps ≤ 0 and expect the forward to
+        # fail).
         if momentum is not None and not (isinstance(momentum, (int, float)) and 0 <= momentum <= 1):
             raise ValueError(
                 f"momentum must be None (cumulative average) or lie in [0, 1], got {momentum!r}"
@@ -154,12 +156,14 @@ class BatchNorm(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         self._check_input_dim(x)
         if x.shape[1] != self.num_features:
-            raise ValueError(
+            raise ShapeMismatchError(
                 f"expected input with {self.num_features} channels in dimension 1, got shape "
                 f"{tuple(x.shape)}; build the layer with num_features={x.shape[1]} or fix the input"
             )
         update = self.training and self.track_running_stats
         use_batch_stats = self.training or self.running_mean is None
+        if self.impl == "native":  # torch's own check lets a NaN ε through
+            check_eps(self.eps, use_batch_stats)
         tracked = not self.training or self.track_running_stats
         kwargs = (
             {} if self.impl == "native" else {"unbiased_running_var": self.convention == "torch"}

@@ -23,45 +23,23 @@ they are given, exactly like :func:`torch.nn.functional.batch_norm`.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
-__all__ = ["batch_norm", "batch_norm_reference", "batch_statistics", "update_running_stats"]
+from trainlab import _checks
+from trainlab._checks import ShapeMismatchError
+from trainlab.nn import _kernels as K
+
+__all__ = [
+    "batch_norm",
+    "batch_norm_reference",
+    "batch_statistics",
+    "check_args",
+    "update_running_stats",
+]
 
 
-# Tensors up to this size stay in cache: a temporary costs less than another pass over x.
-_CACHED_BYTES = 1 << 20
-
-
-def _is_cached(t: Tensor) -> bool:
-    return t.numel() * t.element_size() <= _CACHED_BYTES
-
-
-def _reduce_dims(x: Tensor) -> list[int]:
-    """Every axis but the channel axis (1): the m values a channel is normalized over."""
-    return [0, *range(2, x.dim())]
-
-
-def _per_channel(t: Tensor, x: Tensor) -> Tensor:
-    """View a (C,) tensor as (1, C, 1, ..., 1) so that it broadcasts against x (an (N, C) x
-    needs no view: (C,) already broadcasts)."""
-    return t if x.dim() == 2 else t.view(1, -1, *([1] * (x.dim() - 2)))
-
-
-def _compute_dtype(x: Tensor) -> torch.dtype:
-    """Half-precision input is normalized in float32, so its statistics keep float32 precision."""
-    return torch.promote_types(x.dtype, torch.float32)
-
-
-def _as(t: Tensor, dtype: torch.dtype) -> Tensor:
-    """t in ``dtype``, without a call when it already is (this path is call-overhead bound for
-    small inputs)."""
-    return t if t.dtype == dtype else t.to(dtype)
-
-
-def _check_args(
+def check_args(
     x: Tensor,
     running_mean: Tensor | None,
     running_var: Tensor | None,
@@ -73,14 +51,14 @@ def _check_args(
     local_count: bool = True,
 ) -> None:
     """Validate batch_norm's arguments; ``local_count=False`` leaves the "more than one value
-    per channel" test to a caller that normalizes over more than this x (synchronized BN)."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"batch_norm expects a torch.Tensor input, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(
-            f"batch_norm expects a floating-point input, got dtype {x.dtype}; "
-            "convert it first, e.g. x.float()"
-        )
+    per channel" test to a caller that normalizes over more than this x (synchronized BN).
+
+    The messages follow torch's where torch has one (so code and tests written against
+    ``torch.nn.functional.batch_norm`` see the same errors): a size mismatch is a
+    :class:`~trainlab.nn.ShapeMismatchError` (a ``RuntimeError`` like torch's), ε must be
+    positive in training and non-negative in prediction mode, one value per channel cannot be
+    normalized in training."""
+    _checks.check_floating_tensor(x, "batch_norm")
     if x.dim() < 2:
         raise ValueError(
             f"batch_norm expects an input of shape (N, C, *) with at least 2 dimensions, "
@@ -94,7 +72,7 @@ def _check_args(
         ("running_var", running_var),
     ):
         if t is not None and t.shape != (channels,):
-            raise ValueError(
+            raise ShapeMismatchError(
                 f"input has {channels} channels (dimension 1 of shape {tuple(x.shape)}) but {name} "
                 f"has shape {tuple(t.shape)}; num_features must equal the input's channel count"
             )
@@ -102,16 +80,13 @@ def _check_args(
         raise ValueError("running_mean and running_var must be given together or both be None")
     if not training and running_mean is None:
         raise ValueError("prediction mode (training=False) needs running_mean and running_var")
-    if not (isinstance(eps, (int, float)) and eps > 0 and math.isfinite(eps)):
-        raise ValueError(
-            f"eps must be a positive finite number, got {eps!r}; the usual value is 1e-5"
-        )
-    if not (isinstance(momentum, (int, float)) and 0.0 <= momentum <= 1.0):
-        raise ValueError(
-            f"momentum must lie in [0, 1], got {momentum!r}; it is the weight of the new batch "
-            "statistic (PyTorch's convention, default 0.1)"
-        )
-    if local_count and training and x.numel() // max(channels, 1) == 1:
+    _checks.check_eps(eps, training)
+    _checks.check_probability(
+        "momentum",
+        momentum,
+        "; it is the weight of the new batch statistic (PyTorch's convention, default 0.1)",
+    )
+    if local_count and training and channels and x.numel() == channels:  # N·∏(*) = 1
         raise ValueError(
             f"Expected more than 1 value per channel when training, got input size {x.size()}"
         )
@@ -121,9 +96,9 @@ def batch_statistics(x: Tensor) -> tuple[Tensor, Tensor]:
     """Per-channel μ_B = 1/m Σ x_i and biased σ²_B = 1/m Σ (x_i − μ_B)² of x (N, C, *); float64,
     two passes (centre first), differentiable: the accurate yardstick the faster paths meet."""
     xf = x.to(torch.float64)
-    dims = _reduce_dims(xf)
+    dims = K.reduce_dims(xf)
     mean = xf.mean(dim=dims)
-    var = ((xf - _per_channel(mean, xf)) ** 2).mean(dim=dims)
+    var = ((xf - K.per_channel(mean, xf)) ** 2).mean(dim=dims)
     return mean, var
 
 
@@ -139,11 +114,14 @@ def update_running_stats(
 
     ``var`` is the biased batch variance σ²_B. Given ``count`` (m, the values behind it), the
     unbiased m/(m−1)·σ²_B is recorded, as PyTorch does; without it σ²_B itself, as the book does.
+    A ``count`` of 0 (an empty batch) records nothing.
     """
+    if count == 0:  # an empty batch has no statistics to record (torch's convention too)
+        return
     if torch.is_grad_enabled():  # the running statistics never join a graph
         mean, var = mean.detach(), var.detach()
-    var = _as(var, running_var.dtype)
-    running_mean.lerp_(_as(mean, running_mean.dtype), momentum)
+    var = K.as_dtype(var, running_var.dtype)
+    running_mean.lerp_(K.as_dtype(mean, running_mean.dtype), momentum)
     running_var.lerp_(var, momentum)
     if count is not None:  # momentum·m/(m−1)·σ²_B = momentum·σ²_B + momentum·σ²_B/(m−1)
         running_var.add_(var, alpha=momentum / (count - 1))
@@ -173,12 +151,12 @@ def batch_norm_reference(
         eps: ε added to the variance.
         unbiased_running_var: record m/(m−1)·σ²_B (PyTorch) rather than σ²_B (the book).
     """
-    _check_args(x, running_mean, running_var, weight, bias, training, momentum, eps)
+    check_args(x, running_mean, running_var, weight, bias, training, momentum, eps)
     xf = x.to(torch.float64)  # the reference trades speed for accuracy: it is the yardstick
     if training:
         mean, var = batch_statistics(xf)  # μ_B and the biased σ²_B
-        if running_mean is not None:
-            count = xf.numel() // xf.shape[1]  # m
+        count = xf.numel() // xf.shape[1] if xf.shape[1] else 0  # m
+        if running_mean is not None and count:  # an empty batch has no statistics to record
             update_running_stats(
                 running_mean,
                 running_var,
@@ -189,137 +167,17 @@ def batch_norm_reference(
             )
     else:
         mean, var = running_mean.to(xf.dtype), running_var.to(xf.dtype)
-    x_hat = (xf - _per_channel(mean, xf)) / torch.sqrt(_per_channel(var, xf) + eps)  # x̂
+    x_hat = (xf - K.per_channel(mean, xf)) / torch.sqrt(K.per_channel(var, xf) + eps)  # x̂
     y = x_hat
     if weight is not None:
-        y = y * _per_channel(weight, xf)  # γ ⊙ x̂
+        y = y * K.per_channel(weight, xf)  # γ ⊙ x̂
     if bias is not None:
-        y = y + _per_channel(bias, xf)  # + β
+        y = y + K.per_channel(bias, xf)  # + β
     return y.to(x.dtype)
 
 
-def _planes(t: Tensor) -> Tensor | None:
-    """t as an (N·C, L) matrix of contiguous channel planes, or None when its memory is not laid
-    out that way (channels-last, a transposed view, no trailing axes, or no elements)."""
-    if t.dim() > 2 and t.numel() and t.is_contiguous():
-        return t.view(t.shape[0] * t.shape[1], -1)
-    return None
-
-
-def _channel_sum(t: Tensor) -> Tensor:
-    """Σ of t over every axis but the channel axis; shape (C,)."""
-    planes = _planes(t)
-    if planes is not None:  # sum each plane along memory, then over the batch: fastest order
-        return planes.sum(dim=1).view(t.shape[0], t.shape[1]).sum(dim=0)
-    return t.sum(dim=_reduce_dims(t))
-
-
-def _channel_mean(t: Tensor) -> Tensor:
-    """Mean of t over every axis but the channel axis; shape (C,)."""
-    planes = _planes(t)
-    if planes is not None:
-        return _channel_sum(t).div_(planes.shape[1] * t.shape[0])
-    return t.mean(dim=_reduce_dims(t))
-
-
-def _rows(t: Tensor) -> Tensor | None:
-    """t as an (M, C) matrix whose rows are contiguous channel vectors (an (N, C) matrix, or
-    channels-last memory), or None when its memory is not laid out that way."""
-    rows = t.movedim(1, -1)
-    return rows.view(-1, t.shape[1]) if rows.is_contiguous() else None
-
-
-def _centre_rows(
-    x_rows: Tensor, shift: Tensor, out_rows: Tensor, g_rows: Tensor | None = None
-) -> tuple[Tensor, ...]:
-    """out ← x − shift over (M, C) row matrices, a block of rows at a time, and while each block
-    is in cache: Σc and Σc² per channel, or, given g, Σ c·g alone. One pass over x in memory,
-    where reducing columns of the whole matrix would take three (squares are not reduced along
-    a strided axis without materializing them)."""
-    channels = x_rows.shape[1]
-    step = max(1, _CACHED_BYTES // max(channels * x_rows.element_size(), 1))
-    totals = x_rows.new_zeros(2 if g_rows is None else 1, channels)
-    others = (out_rows if g_rows is None else g_rows).split(step)
-    for xb, cb, ob in zip(x_rows.split(step), out_rows.split(step), others, strict=True):
-        torch.sub(xb, shift, out=cb)
-        if g_rows is None:
-            totals[0] += cb.sum(dim=0)
-        totals[-1] += torch.linalg.vecdot(cb, ob, dim=0)
-    return tuple(totals.unbind(0))
-
-
-def _centre(xf: Tensor, shift: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """c = x − shift (a new tensor), Σc and Σc² per channel, with no other tensor of x's size
-    (but for small x, where a temporary is cheaper than a third pass)."""
-    if not _is_cached(xf) and (rows := _rows(xf)) is not None:
-        centred = torch.empty_like(xf)
-        sums, squares = _centre_rows(rows, shift, _rows(centred))
-        return centred, sums, squares
-    centred = xf - _per_channel(shift, xf)
-    planes = _planes(centred)
-    if planes is not None:  # a norm along each contiguous plane never materializes the squares
-        n, c = xf.shape[:2]
-        sums = planes.sum(dim=1).view(n, c).sum(dim=0)
-        squares = torch.linalg.vector_norm(planes, dim=1).square().view(n, c).sum(dim=0)
-        return centred, sums, squares
-    sums = _channel_sum(centred)
-    if _is_cached(centred):
-        return centred, sums, _channel_sum(centred * centred)
-    # Large, other layouts: square in place, reduce, then recompute x − shift into that memory.
-    squares = _channel_sum(centred.square_())
-    return torch.sub(xf, _per_channel(shift, xf), out=centred), sums, squares
-
-
-def centred_dot(xf: Tensor, shift: Tensor, g: Tensor) -> tuple[Tensor, Tensor]:
-    """x − μ₀ (a new tensor) and Σ g·(x − μ₀) per channel, with no other tensor of x's size
-    (but for small x, where a temporary is cheaper than recomputing x − μ₀)."""
-    if _is_cached(xf):
-        centred = xf - _per_channel(shift, xf)
-        return centred, _channel_sum(centred * g)
-    if (rows := _rows(xf)) is not None and (g_rows := _rows(g)) is not None:
-        centred = torch.empty_like(xf)
-        (dot,) = _centre_rows(rows, shift, _rows(centred), g_rows)
-        return centred, dot
-    centred = xf - _per_channel(shift, xf)
-    dot = _channel_sum(centred.mul_(g))
-    return torch.sub(xf, _per_channel(shift, xf), out=centred), dot
-
-
-def _scale_shift(t: Tensor, scale: Tensor, offset: Tensor, inplace: bool) -> Tensor:
-    """t·scale + offset per channel, into t or a new tensor. In place over large contiguous
-    planes in two passes (a broadcasting addcmul is slow there, 1.4× here); otherwise one fused
-    addcmul (over channel rows 2.7× faster than the two passes)."""
-    scale, offset = _per_channel(scale, t), _per_channel(offset, t)
-    if not inplace:
-        return torch.addcmul(offset, t, scale)
-    if _planes(t) is not None:
-        return t.mul_(scale).add_(offset)
-    return torch.addcmul(offset, t, scale, out=t)
-
-
-def training_input_gradient(
-    centred: Tensor,
-    g: Tensor,
-    delta: Tensor,
-    k: Tensor,
-    invstd: Tensor,
-    sum_g: Tensor,
-    sum_g_xhat: Tensor,
-    count: int,
-) -> Tensor:
-    """∂L/∂x in training mode, k·g + a·(x − μ_B) + c with a = −k·σ̂⁻¹·Σg x̂/m and
-    c = −k·Σg/m, written over ``centred`` = x − μ₀ (so x − μ_B = (x − μ₀) − δ).
-    The sums and m may cover more than this x (synchronized BN passes global ones)."""
-    neg_k_m = k * (-1.0 / count)
-    a = (sum_g_xhat * invstd).mul_(neg_k_m)
-    c = torch.addcmul(sum_g * neg_k_m, a, delta, value=-1)  # a·(x−μ₀) − a·δ
-    # small: a new tensor, as centred may be saved; large: centred, the caller's temporary
-    grad_x = _scale_shift(centred, a, c, inplace=not _is_cached(centred))
-    return grad_x.addcmul_(g, _per_channel(k, centred))
-
-
 class _BatchNormFunction(torch.autograd.Function):
-    r"""Batch normalization with a hand-derived backward.
+    r"""Batch normalization with a hand-derived backward and forward-mode derivative.
 
     Write k = γ·σ̂⁻¹ with σ̂⁻¹ = 1/sqrt(σ²_B + ε), and g = ∂L/∂y. Then
 
@@ -343,106 +201,192 @@ class _BatchNormFunction(torch.autograd.Function):
     less than the pass that would recompute it.) In prediction mode the statistics are
     constants and ∂L/∂x_i = k·g_i.
 
+    Forward mode (``jvp``): for tangents ẋ, γ̇, β̇, with μ̇ = mean(ẋ) and
+    d(σ²_B) = 2·mean((x − μ_B)·ẋ),
+
+        ẋ̂ = σ̂⁻¹ · (ẋ − μ̇ − x̂ · mean(x̂ ⊙ ẋ)),      ẏ = γ ⊙ ẋ̂ + γ̇ ⊙ x̂ + β̇
+
+    (prediction mode: ẋ̂ = σ̂⁻¹ ẋ). ``vmap`` folds the mapped axis into the channel axis, so each
+    mapped example is normalized on its own, as if the function ran once per example.
+
     Precision. The mean of pass 1, μ₀, is rounded to x's precision: near 10⁴ a float32 is only
     good to 10⁻³, a tenth of a standard deviation of 10⁻². So pass 2 centres on μ₀ — x − μ₀ is
     exact for x near μ₀ — and recovers the rounding error δ = (1/m)Σ(x − μ₀), giving
     μ_B = μ₀ + δ and σ²_B = (1/m)Σ(x − μ₀)² − δ² (the corrected two-pass algorithm of Chan,
     Golub & LeVeque). Everything downstream uses x − μ_B = (x − μ₀) − δ, never x − μ_B rounded.
 
-    Second derivatives (``create_graph=True``) are computed by differentiating the reference
-    formula, because the first-order path reuses buffers in place where autograd cannot trace.
+    Besides y the forward returns the per-channel statistics (μ₀, δ, σ²_B, σ̂⁻¹, k) and the kept
+    x − μ₀ (or None), all non-differentiable, for the caller's running averages and for
+    backward; the running averages are updated by :func:`batch_norm`, outside the Function.
+
+    Second derivatives (``create_graph=True``) differentiate the same first-derivative formulas
+    written out of place (:func:`_differentiable_backward`), because the first-order path reuses
+    buffers in place where autograd cannot trace.
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps, unbiased):
-        xf = _as(x, _compute_dtype(x))
-        if training:
-            count = xf.numel() // xf.shape[1]
-            shift = _channel_mean(xf)  # pass 1: μ₀ ≈ μ_B
-            centred, sums, squares = _centre(xf, shift)  # pass 2 over x − μ₀
+    def forward(x, weight, bias, running_mean, running_var, training, eps):
+        xf = K.as_dtype(x, K.compute_dtype(x))
+        channels = xf.shape[1]
+        count = xf.numel() // channels if channels else 0
+        if training and count:
+            shift = K.channel_mean(xf)  # pass 1: μ₀ ≈ μ_B
+            centred, sums, squares = K.centre(xf, shift)  # pass 2 over x − μ₀
             delta = sums.div_(count)  # μ_B − μ₀
             # σ²_B = (1/m)Σ(c − δ)² = (1/m)Σc² − δ² for c = x − μ₀
             var = torch.addcmul(squares.div_(count), delta, delta, value=-1).clamp_(min=0)
-            if running_mean is not None:
-                update_running_stats(
-                    running_mean,
-                    running_var,
-                    shift + delta,
-                    var,
-                    momentum,
-                    count if unbiased else None,
-                )
+        elif training:  # an empty batch has no statistics (y is empty); σ² = 1 keeps them finite
+            shift = delta = xf.new_zeros(channels)
+            var = xf.new_ones(channels)
+            centred = torch.empty_like(xf)
         else:
             # copies: the buffers may be updated in place before this output's backward runs
             shift = running_mean.to(xf.dtype, copy=True)
             var = running_var.to(xf.dtype, copy=True)
             delta = torch.zeros_like(shift)
-            centred = xf - _per_channel(shift, xf)
+            centred = xf - K.per_channel(shift, xf)
         invstd = torch.rsqrt(var + eps)
-        scale = invstd if weight is None else invstd * _as(weight, xf.dtype)  # k = γ·σ̂⁻¹
+        scale = invstd if weight is None else invstd * K.as_dtype(weight, xf.dtype)  # k = γ·σ̂⁻¹
         offset = (
             -delta * scale
             if bias is None
-            else torch.addcmul(_as(bias, xf.dtype), delta, scale, value=-1)
+            else torch.addcmul(K.as_dtype(bias, xf.dtype), delta, scale, value=-1)
         )
         # y = (x − μ₀ − δ)·k + β = (x − μ₀)·k + (β − δ·k). Large inputs: in place, so y is the
         # only big allocation. Small inputs: into a new tensor, and x − μ₀ is kept for the
         # backward instead of recomputed.
-        kept = centred if _is_cached(centred) else None
-        y = _scale_shift(centred, scale, offset, inplace=kept is None)
-        ctx.save_for_backward(x, weight, bias, shift, delta, var, invstd, scale, kept)
-        ctx.training, ctx.eps = training, eps
-        return _as(y, x.dtype)
+        kept = centred if K.is_cached(centred) else None
+        y = K.scale_shift(centred, scale, offset, inplace=kept is None)
+        return K.as_dtype(y, x.dtype), shift, delta, var, invstd, scale, kept
 
     @staticmethod
-    def backward(ctx, grad_out):
+    def setup_context(ctx, inputs, output):
+        x, weight, bias, _, _, training, eps = inputs
+        _, shift, delta, var, invstd, scale, kept = output
+        ctx.mark_non_differentiable(*(t for t in output[1:] if t is not None))
+        ctx.set_materialize_grads(False)  # the statistics get no gradient: allocate none
+        ctx.save_for_backward(x, weight, bias, shift, delta, var, invstd, scale, kept)
+        ctx.save_for_forward(x, weight, shift, var)
+        ctx.training, ctx.eps = training, eps
+
+    @staticmethod
+    def backward(ctx, grad_out, *_):
         x, weight, bias, shift, delta, var, invstd, k, centred = ctx.saved_tensors
+        if grad_out is None:
+            return (None,) * 7
         if torch.is_grad_enabled():
-            return _double_differentiable_backward(ctx, grad_out, x, weight, bias, shift, var)
+            return _differentiable_backward(ctx, grad_out, x, weight, bias, shift, var)
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        xf = _as(x, _compute_dtype(x))
-        g = _as(grad_out, xf.dtype)
+        xf = K.as_dtype(x, K.compute_dtype(x))
+        g = K.as_dtype(grad_out, xf.dtype)
         grad_x = grad_w = grad_b = None
-        sum_g = _channel_sum(g)
+        sum_g = K.channel_sum(g)
         sum_g_xhat = None
         if need_w or (need_x and ctx.training):
             if centred is None:  # large input: x − μ₀ anew, later overwritten by dx
-                centred, dot = centred_dot(xf, shift, g)
+                centred, dot = K.centred_dot(xf, shift, g)
             else:
-                dot = _channel_sum(centred * g)
+                dot = K.channel_sum(centred * g)
             # Σ g·x̂ = σ̂⁻¹·Σ g·(x − μ_B) = σ̂⁻¹·(Σ g·(x − μ₀) − δ·Σ g)
             sum_g_xhat = torch.addcmul(dot, delta, sum_g, value=-1).mul_(invstd)
         if need_w:
-            grad_w = _as(sum_g_xhat, weight.dtype)
+            grad_w = K.as_dtype(sum_g_xhat, weight.dtype)
         if need_b:
-            grad_b = _as(sum_g, bias.dtype)
+            grad_b = K.as_dtype(sum_g, bias.dtype)
         if need_x:
-            if ctx.training:
-                count = xf.numel() // xf.shape[1]
-                grad_x = training_input_gradient(
-                    centred, g, delta, k, invstd, sum_g, sum_g_xhat, count
-                )
+            count = xf.numel() // xf.shape[1] if xf.shape[1] else 0
+            if ctx.training and count:
+                grad_x = K.input_gradient(centred, g, delta, k, invstd, sum_g, sum_g_xhat, count)
+            elif ctx.training:  # an empty batch: an empty gradient
+                grad_x = torch.zeros_like(xf)
             else:
-                grad_x = g * _per_channel(k, xf)
-            grad_x = _as(grad_x, x.dtype)
-        return grad_x, grad_w, grad_b, None, None, None, None, None, None
+                grad_x = g * K.per_channel(k, xf)
+            grad_x = K.as_dtype(grad_x, x.dtype)
+        return grad_x, grad_w, grad_b, None, None, None, None
+
+    @staticmethod
+    def jvp(ctx, x_t, weight_t, bias_t, *_):
+        x, weight, shift, var = ctx.saved_tensors  # those of save_for_forward
+        xf = K.as_dtype(x, K.compute_dtype(x))
+        mean, invstd = _statistics_of(xf, shift, var, ctx.training, ctx.eps)
+        x_hat = (xf - mean) * invstd
+        y_t = torch.zeros_like(xf)
+        if x_t is not None:
+            xt = K.as_dtype(x_t, xf.dtype)
+            if ctx.training and xf.numel():
+                dims = K.reduce_dims(xf)
+                xt = (
+                    xt
+                    - xt.mean(dim=dims, keepdim=True)
+                    - x_hat * (x_hat * xt).mean(dim=dims, keepdim=True)
+                )
+            x_hat_t = xt * invstd
+            y_t = x_hat_t if weight is None else x_hat_t * K.per_channel(weight, xf)
+        if weight_t is not None:
+            y_t = y_t + x_hat * K.per_channel(K.as_dtype(weight_t, xf.dtype), xf)
+        if bias_t is not None:
+            y_t = y_t + K.per_channel(K.as_dtype(bias_t, xf.dtype), xf)
+        return K.as_dtype(y_t, x.dtype), None, None, None, None, None, None
+
+    @staticmethod
+    def vmap(info, in_dims, x, weight, bias, running_mean, running_var, training, eps):
+        size = info.batch_size
+
+        def mapped(t, dim):  # t with the mapped axis first, (B, ...)
+            if t is None:
+                return None
+            return t.movedim(dim, 0) if dim is not None else t.expand(size, *t.shape)
+
+        xb = mapped(x, in_dims[0])  # (B, N, C, *)
+        n, c, rest = xb.shape[1], xb.shape[2], xb.shape[3:]
+        folded = xb.movedim(0, 1).reshape(n, size * c, *rest)  # (N, B·C, *)
+        vectors = [
+            None if t is None else mapped(t, d).reshape(size * c)
+            for t, d in zip((weight, bias, running_mean, running_var), in_dims[1:5], strict=True)
+        ]
+        y, *stats, kept = _BatchNormFunction.apply(folded, *vectors, training, eps)
+
+        def unfold(t):  # (N, B·C, *) -> (B, N, C, *)
+            return None if t is None else t.reshape(n, size, c, *rest).movedim(1, 0)
+
+        stats = [s.view(size, c) for s in stats]
+        outputs = (unfold(y), *stats, unfold(kept))
+        return outputs, (0, 0, 0, 0, 0, 0, None if kept is None else 0)
 
 
-def _double_differentiable_backward(ctx, grad_out, x, weight, bias, running_mean, running_var):
-    """First derivatives built from differentiable operations, so autograd can differentiate them
-    again: the reference formula is rebuilt and differentiated with ``create_graph=True``."""
-    needs = ctx.needs_input_grad[:3]
-    inputs = [t for t, need in zip((x, weight, bias), needs, strict=True) if need]
-    with torch.enable_grad():
-        if ctx.training:
-            y = batch_norm_reference(x, None, None, weight, bias, True, 0.0, ctx.eps)
-        else:  # prediction mode: the running statistics are constants
-            y = batch_norm_reference(
-                x, running_mean, running_var, weight, bias, False, 0.0, ctx.eps
-            )
-        grads = iter(torch.autograd.grad(y, inputs, grad_out, create_graph=True, allow_unused=True))
-    out = [next(grads) if need else None for need in ctx.needs_input_grad[:3]]
-    return (*out, None, None, None, None, None, None)
+def _statistics_of(xf: Tensor, shift: Tensor, var: Tensor, training: bool, eps: float):
+    """μ and σ̂⁻¹ shaped to broadcast against xf: in training recomputed from x with
+    differentiable operations (they depend on x), otherwise the saved constants."""
+    if training and xf.numel():
+        dims = K.reduce_dims(xf)
+        mean = xf.mean(dim=dims, keepdim=True)
+        return mean, torch.rsqrt((xf - mean).square().mean(dim=dims, keepdim=True) + eps)
+    return K.per_channel(shift, xf), K.per_channel(torch.rsqrt(var + eps), xf)
+
+
+def _differentiable_backward(ctx, grad_out, x, weight, bias, shift, var):
+    """The first derivatives of the class docstring written with out-of-place operations only,
+    x̂ recomputed from x, so that autograd (and ``torch.func``'s transforms) can differentiate
+    them again: double backward, ``hessian``, forward-over-reverse."""
+    xf = K.as_dtype(x, K.compute_dtype(x))
+    g = K.as_dtype(grad_out, xf.dtype)
+    dims = K.reduce_dims(xf)
+    count = xf.numel() // xf.shape[1] if xf.shape[1] else 0
+    mean, invstd = _statistics_of(xf, shift, var, ctx.training, ctx.eps)
+    x_hat = (xf - mean) * invstd
+    sum_g, sum_g_xhat = g.sum(dim=dims), (g * x_hat).sum(dim=dims)
+    need_x, need_w, need_b = ctx.needs_input_grad[:3]
+    grad_x = grad_w = grad_b = None
+    if need_x:
+        k = invstd if weight is None else invstd * K.per_channel(weight, xf)
+        if ctx.training and count:  # k·(g − Σg/m − x̂·Σg x̂/m)
+            g = g - K.per_channel(sum_g, xf) / count - x_hat * K.per_channel(sum_g_xhat, xf) / count
+        grad_x = K.as_dtype(g * k, x.dtype)
+    if need_w:
+        grad_w = K.as_dtype(sum_g_xhat, weight.dtype)
+    if need_b:
+        grad_b = K.as_dtype(sum_g, bias.dtype)
+    return grad_x, grad_w, grad_b, None, None, None, None
 
 
 def batch_norm(
@@ -457,8 +401,23 @@ def batch_norm(
     unbiased_running_var: bool = True,
 ) -> Tensor:
     """The fast path: the same function as :func:`batch_norm_reference` (same arguments), computed
-    in two passes over x with the closed-form backward of :class:`_BatchNormFunction`."""
-    _check_args(x, running_mean, running_var, weight, bias, training, momentum, eps)
-    return _BatchNormFunction.apply(
-        x, weight, bias, running_mean, running_var, training, momentum, eps, unbiased_running_var
+    in two passes over x with the closed-form backward of :class:`_BatchNormFunction`.
+
+    Works under ``torch.func`` (``jvp``, ``jacfwd``, ``jacrev``, ``hessian``, ``vmap``). As with
+    torch's kernel, ``vmap`` in training mode cannot update unbatched running statistics: pass
+    ``running_mean=running_var=None`` there (or predict with ``training=False``)."""
+    check_args(x, running_mean, running_var, weight, bias, training, momentum, eps)
+    y, shift, delta, var, *_ = _BatchNormFunction.apply(
+        x, weight, bias, running_mean, running_var, training, eps
     )
+    count = x.numel() // x.shape[1] if x.shape[1] else 0
+    if training and running_mean is not None and count:  # an empty batch changes nothing
+        update_running_stats(
+            running_mean,
+            running_var,
+            shift + delta,
+            var,
+            momentum,
+            count if unbiased_running_var else None,
+        )
+    return y

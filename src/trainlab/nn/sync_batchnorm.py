@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from trainlab.nn import _kernels as K
 from trainlab.nn import functional as F
 from trainlab.nn.batchnorm import BatchNorm
 
@@ -47,8 +48,8 @@ def _local_moments(xf: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
     packed = torch.zeros(1 + 2 * channels, dtype=torch.float64, device=xf.device)
     if count == 0:
         return packed, None, None
-    shift = F._channel_sum(xf) / count
-    centred, sums, squares = F._centre(xf, shift)
+    shift = K.channel_sum(xf) / count
+    centred, sums, squares = K.centre(xf, shift)
     packed[0] = count
     packed[1 : 1 + channels] = (shift + sums / count).double()
     packed[1 + channels :] = (squares - sums.square() / count).double().clamp_min(0)
@@ -68,13 +69,17 @@ def _combine(gathered: list[Tensor], channels: int) -> tuple[int, Tensor, Tensor
 class _SyncBatchNormFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps, unbiased, group):
-        xf = x.to(F._compute_dtype(x))
+        xf = x.to(K.compute_dtype(x))
         channels = xf.shape[1]
         packed, centred, shift = _local_moments(xf)
         gathered = [torch.empty_like(packed) for _ in range(_world_size(group))]
         dist.all_gather(gathered, packed, group=group)
         count, mean, m2 = _combine(gathered, channels)
-        if count <= 1:
+        ctx.count, ctx.group = count, group
+        if count == 0:  # every slice is empty: nothing to normalize or record (as plain BN)
+            ctx.save_for_backward(x, weight)
+            return torch.empty_like(x)
+        if count == 1:
             raise ValueError(
                 f"Expected more than 1 value per channel when training, got {count} in total "
                 f"over {len(gathered)} processes (local input size {x.size()})"
@@ -92,22 +97,28 @@ class _SyncBatchNormFunction(torch.autograd.Function):
         invstd = torch.rsqrt(var + eps).to(xf.dtype)
         scale = invstd if weight is None else invstd * weight.to(xf.dtype)
         offset = -delta * scale if bias is None else bias.to(xf.dtype) - delta * scale
-        y = F._scale_shift(centred, scale, offset, inplace=True)
+        y = K.scale_shift(centred, scale, offset, inplace=True)
         ctx.save_for_backward(x, weight, shift, delta, invstd)
-        ctx.count, ctx.group = count, group
         return y.to(x.dtype)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
+        if ctx.count == 0:  # the same on every process, so none of them all-reduces
+            x, weight = ctx.saved_tensors
+            need_x, need_w, need_b = ctx.needs_input_grad[:3]
+            grad_x = torch.zeros_like(x) if need_x else None
+            grad_w = x.new_zeros(x.shape[1]) if need_w else None
+            grad_b = x.new_zeros(x.shape[1]) if need_b else None
+            return grad_x, grad_w, grad_b, None, None, None, None, None, None
         x, weight, shift, delta, invstd = ctx.saved_tensors
-        xf = x.to(F._compute_dtype(x))
+        xf = x.to(K.compute_dtype(x))
         g = grad_out.to(xf.dtype)
         channels = xf.shape[1]
         k = invstd if weight is None else invstd * weight.to(xf.dtype)
         if xf.numel():
-            sum_g = F._channel_sum(g)
-            centred, dot = F.centred_dot(xf, shift, g)
+            sum_g = K.channel_sum(g)
+            centred, dot = K.centred_dot(xf, shift, g)
             sum_g_xhat = (dot - delta * sum_g) * invstd  # Σ g·x̂ = σ̂⁻¹·Σ g·(x − μ_B)
         else:  # an empty slice still takes part in the all-reduce
             centred = torch.empty_like(xf)
@@ -119,7 +130,7 @@ class _SyncBatchNormFunction(torch.autograd.Function):
         total_g, total_g_xhat = combined[:channels], combined[channels:]
         grad_x = None
         if ctx.needs_input_grad[0]:
-            grad_x = F.training_input_gradient(
+            grad_x = K.input_gradient(
                 centred, g, delta, k, invstd, total_g, total_g_xhat, ctx.count
             ).to(x.dtype)
         if grad_b is not None:
@@ -144,9 +155,7 @@ def sync_batch_norm(
     it, and later its backward, in the same order. Second derivatives are not supported."""
     if not training:
         raise ValueError("sync_batch_norm is for training mode; use batch_norm to predict")
-    F._check_args(
-        x, running_mean, running_var, weight, bias, True, momentum, eps, local_count=False
-    )
+    F.check_args(x, running_mean, running_var, weight, bias, True, momentum, eps, local_count=False)
     return _SyncBatchNormFunction.apply(
         x, weight, bias, running_mean, running_var, momentum, eps, unbiased_running_var, group
     )

@@ -66,8 +66,10 @@ class GhostBatchNorm(BatchNorm):
                 for g in ghosts
             ]
         )
-        if self.track_running_stats:
+        if self.track_running_stats and x.numel():  # an empty batch has nothing to record
             self._record(ghosts)
+        elif self.track_running_stats:
+            self.num_batches_tracked.add_(1)  # as torch counts an empty batch
         return y
 
     @torch.no_grad()
@@ -165,7 +167,10 @@ class BatchRenorm(BatchNorm):
                 f"BatchRenorm needs r_max >= 1 and d_max >= 0, got r_max={self.r_max!r}, "
                 f"d_max={self.d_max!r}; r_max=1, d_max=0 is plain batch norm"
             )
-        m = x.numel() // x.shape[1]
+        m = x.numel() // x.shape[1] if x.shape[1] else 0
+        if m == 0:  # an empty batch: an empty output, the statistics untouched (as torch's BN)
+            self.num_batches_tracked.add_(1)
+            return F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
         if m == 1:
             raise ValueError(
                 f"Expected more than 1 value per channel when training, got input size {x.size()}"
