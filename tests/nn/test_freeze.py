@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import copy
+import io
+import pickle
 
 import pytest
 import torch
 from torch import nn
 
-from trainlab.nn import BatchNorm2d, freeze_batch_norm, is_frozen, unfreeze_batch_norm
+from trainlab.nn import (
+    BatchNorm2d,
+    BatchRenorm,
+    FrozenBatchNorm,
+    GhostBatchNorm,
+    freeze_batch_norm,
+    is_frozen,
+    unfreeze_batch_norm,
+)
 
 
 def _model() -> nn.Sequential:
@@ -37,9 +47,9 @@ def _train_steps(model, steps=3):
 def test_frozen_layers_keep_statistics_and_affine_while_the_rest_trains():
     model = _model()
     _train_steps(model, 1)  # move the BN statistics away from their initial values
-    bns = [model[1], model[4]]
     before = copy.deepcopy(model.state_dict())
     freeze_batch_norm(model)
+    bns = [model[1], model[4]]
     _train_steps(model)
     after = model.state_dict()
     for name, value in after.items():
@@ -48,7 +58,7 @@ def test_frozen_layers_keep_statistics_and_affine_while_the_rest_trains():
         assert unchanged == is_bn, name  # BN state untouched, every conv/linear weight moved
     for bn in bns:
         assert is_frozen(bn) and not bn.training
-        assert all(not p.requires_grad and p.grad is None for p in bn.parameters())
+        assert list(bn.parameters()) == []  # γ and β are buffers: no optimizer can move them
 
 
 def test_frozen_layer_computes_its_prediction_mode_function_in_training():
@@ -87,3 +97,74 @@ def test_a_layer_without_running_statistics_cannot_be_frozen():
     model = nn.Sequential(nn.Linear(3, 3), BatchNorm2d(3, track_running_stats=False))
     with pytest.raises(ValueError, match="no running statistics"):
         freeze_batch_norm(model)
+
+
+def _frozen_model():
+    model = _model()
+    _train_steps(model, 1)
+    return freeze_batch_norm(model)
+
+
+def test_a_frozen_model_pickles_saves_and_scripts():
+    model = _frozen_model()
+    x = torch.randn(4, 1, 8, 8)
+    expected = model(x)
+    buffer = io.BytesIO()
+    torch.save(model, buffer)
+    buffer.seek(0)
+    for clone in (
+        pickle.loads(pickle.dumps(model)),
+        torch.load(buffer, weights_only=False),
+        copy.deepcopy(model),
+        torch.jit.script(model),
+    ):
+        clone.train()
+        torch.testing.assert_close(clone(x), expected)
+    restored = unfreeze_batch_norm(pickle.loads(pickle.dumps(model)))
+    assert isinstance(restored[1], BatchNorm2d) and isinstance(restored[4], nn.BatchNorm2d)
+
+
+def test_frozen_and_plain_state_dicts_load_into_each_other():
+    frozen = _frozen_model()
+    plain = _model()
+    assert list(frozen.state_dict()) == list(plain.state_dict())
+    plain.load_state_dict(frozen.state_dict())  # strict
+    frozen.load_state_dict(plain.state_dict())
+    x = torch.randn(4, 1, 8, 8)
+    torch.testing.assert_close(frozen(x), plain.eval()(x))
+
+
+def test_unfreezing_gives_back_the_loaded_values():
+    frozen = _frozen_model()
+    state = {k: v + 1 if v.is_floating_point() else v for k, v in frozen.state_dict().items()}
+    frozen.load_state_dict(state)  # e.g. a checkpoint loaded while frozen
+    model = unfreeze_batch_norm(frozen)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, state[key]), key
+    assert model[1].weight.requires_grad and isinstance(model[1].weight, nn.Parameter)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        lambda: BatchNorm2d(4, momentum=0.9, convention="book"),
+        lambda: GhostBatchNorm(4, virtual_batch_size=2),
+        lambda: BatchRenorm(4),
+        lambda: nn.BatchNorm2d(4),
+    ],
+)
+def test_every_batch_norm_kind_freezes_and_comes_back_as_itself(layer):
+    bn = layer()
+    bn.train()
+    bn(torch.randn(8, 4, 3, 3) * 2 + 1)
+    frozen = freeze_batch_norm(bn)  # a layer on its own: the frozen layer is returned
+    assert isinstance(frozen, FrozenBatchNorm)
+    x = torch.randn(2, 4, 3, 3)
+    torch.testing.assert_close(frozen.train()(x), bn.eval()(x))
+    back = unfreeze_batch_norm(frozen)
+    assert back is bn and back.training
+
+
+def test_a_frozen_layer_refuses_the_wrong_channel_count():
+    with pytest.raises(RuntimeError, match=r"expected input of shape \(N, 4, \*\)"):
+        _frozen_model()[1](torch.randn(2, 3, 5, 5))

@@ -48,7 +48,7 @@ def test_parameters_are_untouched_and_num_batches_limits_the_pass():
 
 def test_frozen_layers_are_left_alone():
     model = _model()
-    freeze_batch_norm(model[1])
+    model[1] = freeze_batch_norm(model[1])  # a layer on its own comes back frozen
     before = model[1].running_mean.clone()
     recompute_batch_norm_stats(model, [torch.randn(8, 3) * 5])
     assert torch.equal(model[1].running_mean, before)

@@ -1,7 +1,14 @@
 """Layers: batch normalization, its variants, and tools for BN in whole models."""
 
+from trainlab._checks import ShapeMismatchError
 from trainlab.nn.batchnorm import BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d
-from trainlab.nn.freeze import batch_norm_layers, freeze_batch_norm, is_frozen, unfreeze_batch_norm
+from trainlab.nn.freeze import (
+    FrozenBatchNorm,
+    batch_norm_layers,
+    freeze_batch_norm,
+    is_frozen,
+    unfreeze_batch_norm,
+)
 from trainlab.nn.fusion import fuse_batch_norm
 from trainlab.nn.running_stats import recompute_batch_norm_stats
 from trainlab.nn.sync_batchnorm import (
@@ -17,7 +24,9 @@ __all__ = [
     "BatchNorm2d",
     "BatchNorm3d",
     "BatchRenorm",
+    "FrozenBatchNorm",
     "GhostBatchNorm",
+    "ShapeMismatchError",
     "SyncBatchNorm",
     "batch_norm_layers",
     "convert_sync_batch_norm",
