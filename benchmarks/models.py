@@ -337,7 +337,7 @@ def inference_fused(
 ) -> tuple[list[Measurement], list[Check]]:
     """Section 2: eval-mode model vs its BN-folded copy, at each inference batch size."""
     model = build_for_inference(model_name, size)
-    fused = fuse_batch_norm(model)
+    fused = fuse_batch_norm(model, example_input=make_images(1, size, seed=7))
     rows, checks = [], []
     for batch in INFERENCE_BATCHES:
         x = make_images(batch, size, seed=7)

@@ -54,8 +54,8 @@ def test_fused_model_computes_the_eval_models_function(name):
     build, shape, norms_left = MODELS[name]
     model = _with_realistic_statistics(build(), shape)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    fused = fuse_batch_norm(model)
     x = torch.randn(shape)
+    fused = fuse_batch_norm(model, example_input=x)
     expected, got = model(x), fused(x)
     assert (got - expected).abs().max() <= 1e-5 * expected.abs().max()
     assert sum(isinstance(m, NORMS) for m in fused.modules()) == norms_left
@@ -75,7 +75,8 @@ def test_linear_then_batch_norm_and_bias_free_convs_fold():
         nn.Sigmoid(),
     )
     model = _with_realistic_statistics(model, (8, 3, 6, 6))
-    fused = fuse_batch_norm(model)
+    fused = fuse_batch_norm(model, example_input=torch.randn(2, 3, 6, 6))
+    assert fused.fusion_report.folded == [("1", "0"), ("5", "4")]
     assert fused.get_submodule("0").bias is not None
     x = torch.randn(8, 3, 6, 6)
     torch.testing.assert_close(fused(x), model(x), rtol=1e-5, atol=1e-6)
@@ -108,11 +109,15 @@ class _SharedOutput(nn.Module):
         return self.untracked(nn.functional.relu(z))
 
 
-def test_batch_norms_that_cannot_be_folded_stay():
+def test_batch_norms_that_cannot_be_folded_stay_and_the_report_says_why():
     model = _with_realistic_statistics(_SharedOutput(), (4, 3, 5, 5))
-    fused = fuse_batch_norm(model)
+    with pytest.warns(UserWarning, match="kept 2 BN layer"):
+        fused = fuse_batch_norm(model)
     names = {name for name, m in fused.named_modules() if isinstance(m, NORMS)}
     assert names == {"bn", "bn_shared", "untracked"}
+    assert fused.fusion_report.folded == []
+    assert "also used elsewhere" in fused.fusion_report.kept["bn"]
+    assert "called more than once" in fused.fusion_report.kept["bn_shared"]
     x = torch.randn(4, 3, 5, 5)
     torch.testing.assert_close(fused(x), model(x))
 
@@ -125,3 +130,48 @@ def test_a_model_in_training_mode_is_refused():
     model[1].train()
     with pytest.raises(ValueError, match="'1' is training"):
         fuse_batch_norm(model)
+
+
+class _PositionwiseLinear(nn.Module):
+    """A Linear over (N, L, F) followed by BatchNorm1d(L): BN normalizes the L positions, not the
+    Linear's F output features, so folding it into the Linear would be wrong (here L == F)."""
+
+    def __init__(self, size: int = 4):
+        super().__init__()
+        self.linear = nn.Linear(size, size)
+        self.bn = BatchNorm1d(size)
+
+    def forward(self, x):  # (N, L, F)
+        return self.bn(self.linear(x))
+
+
+def test_a_batch_norm_over_another_dimension_than_the_linears_outputs_is_not_folded():
+    model = _with_realistic_statistics(_PositionwiseLinear(), (16, 4, 4))
+    x = torch.randn(8, 4, 4)
+    with pytest.warns(UserWarning, match="normalizes dimension 1, not the Linear's output"):
+        fused = fuse_batch_norm(model, example_input=x)
+    assert "bn" in dict(fused.named_modules())
+    torch.testing.assert_close(fused(x), model(x))
+
+
+def test_linear_then_batch_norm_is_kept_without_an_example_input_to_prove_the_layout():
+    model = _with_realistic_statistics(lenet(), (8, 1, 28, 28))
+    with pytest.warns(UserWarning, match="pass example_input="):
+        fused = fuse_batch_norm(model)
+    assert sorted(fused.fusion_report.kept) == ["10", "13"]  # the two BatchNorm1d
+    assert [bn for bn, _ in fused.fusion_report.folded] == ["1", "5"]  # the two BatchNorm2d
+    x = torch.randn(4, 1, 28, 28)
+    assert (fused(x) - model(x)).abs().max() <= 1e-5 * model(x).abs().max()
+
+
+def test_frozen_batch_norm_folds_too():
+    from trainlab.nn import freeze_batch_norm
+
+    model = _with_realistic_statistics(
+        nn.Sequential(nn.Conv2d(2, 3, 1), BatchNorm2d(3)), (8, 2, 3, 3)
+    )
+    model = freeze_batch_norm(model)
+    fused = fuse_batch_norm(model)
+    assert fused.fusion_report.folded == [("1", "0")]
+    x = torch.randn(4, 2, 3, 3)
+    torch.testing.assert_close(fused(x), model(x), rtol=1e-5, atol=1e-6)
