@@ -424,13 +424,27 @@ def test_bad_param_group_is_refused_and_not_added():
     assert len(optimizer.param_groups) == 1
 
 
-@pytest.mark.parametrize("foreach", [False, True], ids=["loop", "foreach"])
-def test_sparse_gradient_raises_before_any_update(foreach):
-    dense = nn.Linear(3, 2)
-    embedding = nn.Embedding(10, 3, sparse=True)
-    optimizer = SGD([*dense.parameters(), *embedding.parameters()], lr=0.1, foreach=foreach)
-    dense(embedding(torch.tensor([1, 2]))).sum().backward()
-    before = [p.detach().clone() for p in dense.parameters()]
-    with pytest.raises(RuntimeError, match=r"sparse gradient .*shape \(10, 3\).*torch\.optim\.SGD"):
-        optimizer.step()
-    assert all(torch.equal(p, q) for p, q in zip(dense.parameters(), before, strict=True))
+@pytest.mark.parametrize("foreach", [False, True, None], ids=["loop", "foreach", "default"])
+@pytest.mark.parametrize(
+    "config",
+    [{}, {"momentum": 0.9}, {"momentum": 0.9, "dampening": 0.3}, {"maximize": True}],
+    ids=["plain", "momentum", "dampening", "maximize"],
+)
+def test_sparse_gradients_update_as_torch_sgd_does(foreach, config):
+    """torch.optim.SGD supports sparse gradients (nn.Embedding(sparse=True)); so does trainlab's,
+    bit for bit, in a group mixed with dense parameters."""
+    results = []
+    for cls in (SGD, torch.optim.SGD):
+        torch.manual_seed(0)
+        dense, embedding = nn.Linear(3, 2), nn.Embedding(10, 3, sparse=True)
+        optimizer = cls(
+            [*dense.parameters(), *embedding.parameters()], lr=0.1, foreach=foreach, **config
+        )
+        for step in range(3):
+            optimizer.zero_grad()
+            dense(embedding(torch.tensor([1, 2, step + 3]))).square().sum().backward()
+            assert embedding.weight.grad.is_sparse
+            optimizer.step()
+        results.append([p.detach() for p in (*dense.parameters(), embedding.weight)])
+    for ours, theirs in zip(*results, strict=True):
+        assert torch.equal(ours, theirs)

@@ -54,23 +54,26 @@ class SGD(torch.optim.Optimizer):
             per-parameter reference loop. Both give identical results.
 
     Differences from ``torch.optim.SGD``: ``foreach=None`` means the fast path on every device
-    (PyTorch loops per parameter on the CPU); sparse gradients raise an error; there is no
-    ``fused`` or ``differentiable`` mode and ``lr`` is a number, not a tensor; a NaN
-    hyperparameter is rejected. Parameters whose ``.grad`` is None are skipped, and ``.grad`` is
-    never modified.
+    (PyTorch loops per parameter on the CPU); ``differentiable=True`` and ``fused=True`` are
+    refused with an error that says what to use instead (the signature is torch's, so wrappers
+    that forward all of torch's arguments work); a NaN hyperparameter is rejected. Sparse
+    gradients (``nn.Embedding(..., sparse=True)``) are updated as torch does, one parameter at
+    a time. Parameters whose ``.grad`` is None are skipped, and ``.grad`` is never modified.
     """
 
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
-        lr: float = 1e-3,
+        lr: float | Tensor = 1e-3,
         momentum: float = 0.0,
         dampening: float = 0.0,
-        weight_decay: float = 0.0,
+        weight_decay: float | Tensor = 0.0,
         nesterov: bool = False,
         *,
         maximize: bool = False,
         foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         defaults = {
             "lr": lr,
@@ -80,6 +83,8 @@ class SGD(torch.optim.Optimizer):
             "nesterov": nesterov,
             "maximize": maximize,
             "foreach": foreach,
+            "differentiable": differentiable,
+            "fused": fused,
         }
         _check_hyperparameters(defaults)
         super().__init__(params, defaults)
@@ -99,6 +104,8 @@ class SGD(torch.optim.Optimizer):
             group.setdefault("nesterov", False)
             group.setdefault("maximize", False)
             group.setdefault("foreach", None)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", None)
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
@@ -109,20 +116,8 @@ class SGD(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
 
-        # Collect every group first, so that a bad gradient is reported before anything moves.
-        work = []
-        for g_index, group in enumerate(self.param_groups):
+        for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
-            for p in params:
-                if p.grad.is_sparse:
-                    raise RuntimeError(
-                        f"SGD got a sparse gradient for a parameter of shape {tuple(p.shape)} in "
-                        f"param group {g_index}; trainlab's SGD supports dense gradients only. "
-                        "Use torch.optim.SGD, or create the layer with sparse=False."
-                    )
-            work.append((group, params))
-
-        for group, params in work:
             grads = [p.grad for p in params]
             # Only touch self.state when there is momentum, as torch does, so that the state
             # dicts of the two optimizers hold the same entries.
@@ -132,12 +127,14 @@ class SGD(torch.optim.Optimizer):
                 if use_buffers
                 else [None] * len(params)
             )
-            update = _sgd_reference if group["foreach"] is False else _sgd_foreach
+            # foreach ops take no sparse tensors: torch updates those one at a time as well
+            loop = group["foreach"] is False or any(g.is_sparse for g in grads)
+            update = _sgd_reference if loop else _sgd_foreach
             update(
                 params,
                 grads,
                 buffers,
-                lr=group["lr"],
+                lr=_as_scalar(group["lr"]),
                 momentum=group["momentum"],
                 dampening=group["dampening"],
                 weight_decay=group["weight_decay"],
@@ -150,22 +147,59 @@ class SGD(torch.optim.Optimizer):
         return loss
 
 
+def _as_scalar(value: float | Tensor) -> float | Tensor:
+    """A 1-element tensor hyperparameter as a 0-d tensor (torch's ``_to_scalar``), so that
+    ``alpha=-lr`` rounds exactly as in torch.optim.SGD."""
+    return value.squeeze() if isinstance(value, Tensor) and value.dim() != 0 else value
+
+
 def _check_hyperparameters(group: dict[str, Any], where: str = "") -> None:
-    """The checks of torch.optim.SGD (plus NaN), with messages that say what to do instead."""
-    for name in ("lr", "momentum", "weight_decay"):
-        value = group[name]
-        if not value >= 0:  # also catches NaN
+    """torch.optim.SGD's checks with torch's messages (code and tests that match them keep
+    working), each followed by what to do instead; NaN is refused too."""
+    lr = group["lr"]
+    if isinstance(lr, Tensor):
+        if lr.numel() != 1:
             raise ValueError(
-                f"SGD: {name}={value!r}{where} is invalid; {name} must be a number >= 0"
+                f"Tensor lr must be 1-element{where}, got shape {tuple(lr.shape)}; "
+                "pass a number or a tensor such as torch.tensor(0.01)"
+            )
+        if lr.requires_grad:
+            raise ValueError(
+                f"SGD: an lr tensor that requires grad{where} needs differentiable=True, which "
+                "trainlab's SGD does not support; use torch.optim.SGD(..., differentiable=True)"
+            )
+    labels = {
+        "lr": "learning rate",
+        "momentum": "momentum value",
+        "weight_decay": "weight_decay value",
+    }
+    for name, label in labels.items():
+        raw = group[name]
+        if not float(raw) >= 0:  # also catches NaN
+            raise ValueError(
+                f"Invalid {label}: {raw}; SGD: {name}={raw!r}{where} must be a number >= 0"
                 + (" (to ascend, pass maximize=True)" if name == "lr" else "")
             )
     if math.isnan(group["dampening"]):
         raise ValueError(f"SGD: dampening=nan{where} is invalid; pass a number such as 0.0")
     if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
         raise ValueError(
-            f"SGD: nesterov=True{where} needs momentum > 0 and dampening = 0, got "
-            f"momentum={group['momentum']!r} and dampening={group['dampening']!r}; "
-            "set momentum (e.g. 0.9) and dampening=0, or nesterov=False"
+            f"Nesterov momentum requires a momentum and zero dampening; SGD: nesterov=True{where} "
+            f"needs momentum > 0 and dampening = 0, got momentum={group['momentum']!r} and "
+            f"dampening={group['dampening']!r}; set momentum (e.g. 0.9) and dampening=0, or "
+            "nesterov=False"
+        )
+    if group.get("differentiable"):
+        raise ValueError(
+            f"SGD: differentiable=True{where} is not supported: trainlab's SGD steps under "
+            "torch.no_grad(). To differentiate through the update, use "
+            "torch.optim.SGD(..., differentiable=True)"
+        )
+    if group.get("fused"):
+        raise ValueError(
+            f"SGD: fused=True{where} is not supported: trainlab's SGD has no fused kernel. "
+            "foreach=None (the default) takes its multi-tensor path; for a fused kernel use "
+            "torch.optim.SGD(..., fused=True)"
         )
 
 
