@@ -51,10 +51,15 @@ def check_finite_real(name: str, value: Any) -> float:
 
 
 def check_positive(name: str, value: Any, hint: str = "") -> float:
-    value = check_finite_real(name, value)
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value!r}{hint}")
-    return value
+    """A real number > 0 and finite; returned as a float."""
+    try:
+        number = check_finite_real(name, value)
+    except ValueError:
+        number = math.nan
+    if not number > 0:
+        shown = value.item() if isinstance(value, Tensor) else value
+        raise ValueError(f"{name} must be a positive finite number, got {shown!r}{hint}")
+    return number
 
 
 def check_nonnegative(name: str, value: Any, hint: str = "") -> float:

@@ -175,7 +175,7 @@ def test_projected_optimizer_state_dict_round_trips():
 
 class TestBadInput:
     def test_non_scalar_function(self):
-        with pytest.raises(ValueError, match="f must return a scalar tensor"):
+        with pytest.raises(ValueError, match="f must return a scalar"):
             projected_gradient_descent(lambda x: x * 2, t(1.0, 2.0), lambda x: x, lr=0.1)
 
     def test_non_finite_start(self):
@@ -185,7 +185,7 @@ class TestBadInput:
             penalty_method(lambda x: torch.log(x).sum(), t(-1.0, 1.0), eq=QP_EQ)
 
     def test_bad_learning_rate(self):
-        with pytest.raises(ValueError, match="lr must be a positive finite number"):
+        with pytest.raises(ValueError, match="learning rate must be a positive finite number"):
             projected_gradient_descent(qp, t(0.0, 0.0), lambda x: x, lr=0.0)
 
     def test_missing_or_malformed_constraints(self):

@@ -142,8 +142,10 @@ class TestBadInput:
         result = newton(lambda x: x[0] ** 2 + 0 * x[1], torch.ones(2, dtype=F64))
         assert result.status == "failed" and "singular" in result.message
         assert bool(torch.isfinite(result.x).all())
-        flat = newton(lambda x: x**3, 0.0)
+        flat = newton(lambda x: x**3 - 3 * x, 0.0)  # f''(0) = 0 where f'(0) = −3
         assert flat.status == "failed" and "fix='damping'" in flat.message
+        stationary = newton(lambda x: x**3, 0.0)  # ∇f(0) = 0: stationary, so nothing to do
+        assert stationary.converged and stationary.nit == 0
 
     def test_unknown_fix(self):
         with pytest.raises(ValueError, match="fix must be None, 'abs' or 'damping'"):

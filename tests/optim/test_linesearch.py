@@ -63,5 +63,5 @@ def test_a_gradient_of_zero_is_convergence_and_non_convex_exact_steps_fail():
 
 
 def test_unknown_method():
-    with pytest.raises(ValueError, match="method must be 'backtracking', 'wolfe' or 'exact'"):
+    with pytest.raises(ValueError, match="method must be 'backtracking', 'wolfe', 'exact' or 'bisection'"):
         line_search_gd(quadratic, torch.ones(2), "golden")

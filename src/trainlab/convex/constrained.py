@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 from torch.func import grad, jacrev
 
+from trainlab.optim.minimize import minimize
 from trainlab.optim.result import OptimizeResult
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 Constraint = Callable[[Tensor], Tensor]  # x -> (m,) values
+_MULTIPLIER_BOUND = 1e8  # the safeguard on the multiplier estimates the subproblems see
 
 
 def _scalar_function(f: Callable[[Tensor], Tensor], x: Tensor) -> float:
@@ -58,76 +60,24 @@ def projected_gradient_descent(
     accelerated: bool = False,
     keep_trajectory: bool = True,
 ) -> OptimizeResult:
-    """Minimize f over a convex set X given by its projection:  x ← P_X(x − η∇f(x)).
+    """Minimize f over a convex set X given by its projection:  x ← P_X(x − η∇f(x))
+    (:func:`trainlab.optim.minimize` with ``project``).
 
     Converged when the gradient mapping ‖(x − P_X(x − η∇f(x)))/η‖ — zero exactly at a
     constrained minimum — falls below ``tol``. With an L-smooth f, η ≤ 1/L guarantees
     descent. ``accelerated=True`` adds Nesterov/FISTA momentum (O(1/k²) instead of O(1/k)).
     """
-    if not (lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-    x = project(_start(x0))
-    _scalar_function(f, x)
-    gradient = grad(f)
-    result = OptimizeResult(x, float("nan"), "max_steps", "", 0)
-    y, t = x, 1.0  # the extrapolated point and FISTA's momentum sequence
-    for step in range(1, max_steps + 1):
-        g = gradient(y)
-        x_new = project(y - lr * g)
-        mapping = float(torch.linalg.vector_norm(y - x_new)) / lr
-        if keep_trajectory:
-            result.trajectory.append(y)
-            result.values.append(float(f(y)))
-            result.grad_norms.append(mapping)
-            result.step_sizes.append(lr)
-        if not bool(torch.isfinite(x_new).all()):
-            return _finish(
-                result,
-                x,
-                f,
-                "diverged",
-                step,
-                f"the iterate became non-finite at step {step}; lower lr (below 1/L "
-                "for an L-smooth f)",
-            )
-        if mapping <= tol:
-            return _finish(
-                result,
-                x_new,
-                f,
-                "converged",
-                step,
-                f"gradient mapping {mapping:.3g} ≤ tol {tol:g} after {step} steps",
-            )
-        if accelerated:
-            t_next = (1 + math.sqrt(1 + 4 * t * t)) / 2
-            y = x_new + ((t - 1) / t_next) * (x_new - x)
-            t = t_next
-        else:
-            y = x_new
-        x = x_new
-    return _finish(
-        result,
-        x,
+    return minimize(
         f,
-        "max_steps",
-        max_steps,
-        f"stopped after max_steps={max_steps} with gradient mapping {mapping:.3g}",
+        x0,
+        "gradient",
+        lr=lr,
+        steps=max_steps,
+        tol=tol,
+        project=project,
+        accelerated=accelerated,
+        keep_trajectory=keep_trajectory,
     )
-
-
-def _finish(result: OptimizeResult, x: Tensor, f, status, nit: int, message: str):
-    result.x, result.fun, result.status, result.nit, result.message = (
-        x,
-        float(f(x)),
-        status,
-        nit,
-        message,
-    )
-    if result.trajectory:
-        result.trajectory.append(x)
-        result.values.append(result.fun)
-    return result
 
 
 @dataclass
@@ -149,28 +99,11 @@ def _values(constraint: Constraint | None, x: Tensor) -> Tensor:
 
 
 def _minimize_unconstrained(
-    objective: Callable[[Tensor], Tensor], x: Tensor, max_iter: int
-) -> Tensor:
-    """L-BFGS with a strong-Wolfe line search: the inner solver of both methods."""
-    x = x.clone().requires_grad_(True)
-    solver = torch.optim.LBFGS(
-        [x],
-        lr=1.0,
-        max_iter=max_iter,
-        tolerance_grad=1e-12,
-        tolerance_change=1e-15,
-        history_size=20,
-        line_search_fn="strong_wolfe",
-    )
-
-    def closure():
-        solver.zero_grad()
-        value = objective(x)
-        value.backward()
-        return value
-
-    solver.step(closure)
-    return x.detach()
+    objective: Callable[[Tensor], Tensor], x: Tensor, max_iter: int, tol: float
+) -> OptimizeResult:
+    """L-BFGS with a strong-Wolfe line search (:func:`trainlab.optim.minimize`): the inner
+    solver of both methods."""
+    return minimize(objective, x, "lbfgs", "wolfe", steps=max_iter, tol=tol, keep_trajectory=False)
 
 
 def _kkt(f, eq, ineq, x, nu, mu) -> tuple[float, float]:
@@ -202,18 +135,30 @@ def _check_constraints(eq, ineq, x) -> None:
 
 
 def _constrained(
-    f, x0, eq, ineq, tol, max_outer, inner_iter, rho, rho_growth, lagrangian: bool
+    f, x0, eq, ineq, tol, max_outer, inner_iter, rho, rho_growth, rho_max, lagrangian: bool
 ) -> ConstrainedResult:
     x = _start(x0)
     _scalar_function(f, x)
     _check_constraints(eq, ineq, x)
+    if not (0 < rho <= rho_max and rho_growth > 1):
+        raise ValueError(
+            f"need 0 < rho <= rho_max and rho_growth > 1, got rho={rho!r}, "
+            f"rho_max={rho_max!r}, rho_growth={rho_growth!r}"
+        )
     nu = x.new_zeros(_values(eq, x).numel())
     mu = x.new_zeros(_values(ineq, x).numel())
     result = ConstrainedResult(x, float("nan"), "max_steps", "", 0)
+    kkt_tol = math.sqrt(tol)
     previous_violation = math.inf
     for outer in range(1, max_outer + 1):
+        # the multipliers the subproblem sees are safeguarded (Birgin & Martínez 2014): a
+        # bounded estimate keeps one bad round from poisoning the next
+        nu_bar, mu_bar = (
+            nu.clamp(-_MULTIPLIER_BOUND, _MULTIPLIER_BOUND),
+            mu.clamp_max(_MULTIPLIER_BOUND),
+        )
 
-        def objective(z, rho=rho, nu=nu, mu=mu):
+        def objective(z, rho=rho, nu=nu_bar, mu=mu_bar):
             h, g = _values(eq, z), _values(ineq, z)
             if lagrangian:  # f + νᵀh + ρ/2‖h‖² + 1/(2ρ) Σ (max(0, μ + ρg)² − μ²)
                 return (
@@ -224,16 +169,20 @@ def _constrained(
                 )
             return f(z) + rho / 2 * (h.square().sum() + g.clamp_min(0).square().sum())
 
-        x = _minimize_unconstrained(objective, x, inner_iter)
-        h, g = _values(eq, x).detach(), _values(ineq, x).detach()
-        if not bool(torch.isfinite(x).all()):
-            result.message = (
-                f"the iterate became non-finite in round {outer}; start closer or lower rho"
-            )
+        inner = _minimize_unconstrained(objective, x, inner_iter, max(tol, 1e-12))
+        if inner.status == "diverged":
             result.status = "diverged"
+            result.message = (
+                f"round {outer}: the {'augmented Lagrangian' if lagrangian else 'penalized'} "
+                f"subproblem has no minimum at ρ = {rho:.3g} ({inner.message}); the penalty is "
+                "too weak to hold the iterates: start with a larger rho"
+            )
+            x = inner.x if bool(torch.isfinite(inner.x).all()) else x
             break
+        x = inner.x
+        h, g = _values(eq, x).detach(), _values(ineq, x).detach()
         if lagrangian:
-            nu, mu = nu + rho * h, (mu + rho * g).clamp_min(0)
+            nu, mu = nu_bar + rho * h, (mu_bar + rho * g).clamp_min(0)
         else:  # the multipliers the penalty implies at its minimizer
             nu, mu = rho * h, rho * g.clamp_min(0)
         violation, kkt = _kkt(f, eq, ineq, x, nu, mu)
@@ -242,19 +191,23 @@ def _constrained(
         result.grad_norms.append(kkt)
         result.step_sizes.append(rho)
         result.nit = outer
-        if violation <= tol and kkt <= math.sqrt(tol):
+        if violation <= tol and kkt <= kkt_tol:
             result.status = "converged"
             result.message = (
-                f"violation {violation:.2g} ≤ {tol:g} and KKT residual {kkt:.2g} "
+                f"violation {violation:.2g} ≤ {tol:g} and KKT residual {kkt:.2g} ≤ {kkt_tol:.2g} "
                 f"after {outer} rounds"
             )
             break
-        if not lagrangian or violation > 0.25 * previous_violation:
-            rho *= rho_growth  # the augmented Lagrangian grows ρ only when progress stalls
+        # the standard rule: more penalty only when the violation did not shrink enough
+        # (always, for the plain penalty method, which is exact only as ρ → ∞); never past
+        # rho_max, where the subproblems become too ill-conditioned to solve
+        if (not lagrangian or violation > 0.25 * previous_violation) and rho < rho_max:
+            rho = min(rho * rho_growth, rho_max)
         previous_violation = violation
     else:
         result.message = (
-            f"stopped after max_outer={max_outer} rounds with violation {violation:.3g}"
+            f"stopped after max_outer={max_outer} rounds with violation {violation:.3g} and KKT "
+            f"residual {kkt:.3g} (ρ = {rho:.3g})"
         )
     result.x, result.fun = x, float(f(x))
     result.eq_multipliers = nu if eq is not None else None
@@ -273,11 +226,14 @@ def penalty_method(
     inner_iter: int = 200,
     rho: float = 1.0,
     rho_growth: float = 10.0,
+    rho_max: float = 1e10,
 ) -> ConstrainedResult:
     """Quadratic penalty: minimize f + ρ/2 (‖h‖² + ‖max(0, g)‖²) for ρ = rho, rho·growth, ...
     until the violation is below ``tol``. Simple, but only exact as ρ → ∞, where the problems
     become ill-conditioned; multipliers are estimated as ν = ρh, μ = ρ·max(0, g)."""
-    return _constrained(f, x0, eq, ineq, tol, max_outer, inner_iter, rho, rho_growth, False)
+    return _constrained(
+        f, x0, eq, ineq, tol, max_outer, inner_iter, rho, rho_growth, rho_max, False
+    )
 
 
 def augmented_lagrangian(
@@ -290,11 +246,12 @@ def augmented_lagrangian(
     inner_iter: int = 200,
     rho: float = 10.0,
     rho_growth: float = 10.0,
+    rho_max: float = 1e8,
 ) -> ConstrainedResult:
     """Augmented Lagrangian (method of multipliers) for h(x) = 0 and g(x) ≤ 0: minimize
     L_ρ = f + νᵀh + ρ/2‖h‖² + 1/(2ρ) Σ(max(0, μ + ρg)² − μ²) over x, then ν ← ν + ρh,
     μ ← max(0, μ + ρg). Exact at finite ρ: the multipliers, not ρ, absorb the constraints."""
-    return _constrained(f, x0, eq, ineq, tol, max_outer, inner_iter, rho, rho_growth, True)
+    return _constrained(f, x0, eq, ineq, tol, max_outer, inner_iter, rho, rho_growth, rho_max, True)
 
 
 def project_parameters(

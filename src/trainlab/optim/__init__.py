@@ -1,7 +1,19 @@
 """Optimization: minimizers for torch functions and optimizers for models."""
 
 from trainlab.optim.descent import gd, newton, preconditioned_gd, train_2d
-from trainlab.optim.linesearch import backtracking, line_search_gd, strong_wolfe
+from trainlab.optim.directions import BFGS, LBFGS, DiagonalPreconditioner, Gradient, Newton
+from trainlab.optim.linesearch import (
+    Backtracking,
+    Bisection,
+    Constant,
+    Exact,
+    StrongWolfe,
+    backtracking,
+    line_search_gd,
+    more_thuente,
+    strong_wolfe,
+)
+from trainlab.optim.minimize import minimize
 from trainlab.optim.result import OptimizeResult
 from trainlab.optim.schedules import (
     ScheduledLR,
@@ -18,9 +30,19 @@ from trainlab.optim.schedules import (
 from trainlab.optim.sgd import SGD
 
 __all__ = [
+    "BFGS",
+    "LBFGS",
     "SGD",
+    "Backtracking",
+    "Bisection",
+    "Constant",
+    "DiagonalPreconditioner",
+    "Exact",
+    "Gradient",
+    "Newton",
     "OptimizeResult",
     "ScheduledLR",
+    "StrongWolfe",
     "backtracking",
     "book_exponential",
     "book_polynomial",
@@ -31,6 +53,8 @@ __all__ = [
     "join",
     "line_search_gd",
     "linear_warmup",
+    "minimize",
+    "more_thuente",
     "newton",
     "piecewise_constant",
     "polynomial",
