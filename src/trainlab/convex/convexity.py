@@ -87,12 +87,22 @@ def sample_box(bounds: Bounds, n: int, generator: torch.Generator, dtype=torch.f
     return low + (high - low) * torch.rand(n, low.numel(), generator=generator, dtype=dtype)
 
 
-def _batched(f: Callable[[Tensor], Tensor], d: int) -> Callable[[Tensor], Tensor]:
-    """f on (d,) vectors (or scalars when d = 1) -> scalar, evaluated on an (n, d) batch."""
+def _batched(
+    f: Callable[[Tensor], Tensor], d: int
+) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
+    """(values, scalar): ``scalar`` is f on one point ((d,) vector, or a 0-d tensor when
+    d = 1), ``values`` evaluates it on an (n, d) batch — with vmap, or, for an f whose Python
+    control flow depends on tensor values (``if x > 0``, ``max(x, 0)``), which vmap cannot
+    trace, one point at a time."""
     scalar = (lambda x: f(x[0])) if d == 1 else f
 
     def values(points: Tensor) -> Tensor:
-        out = vmap(scalar)(points)
+        try:
+            out = vmap(scalar)(points)
+        except RuntimeError as err:
+            if "data-dependent" not in str(err) and "vmap" not in str(err):
+                raise
+            out = torch.stack([torch.as_tensor(scalar(p), dtype=points.dtype) for p in points])
         if out.dim() != 1:
             raise ValueError(
                 f"f must return a scalar for each point, got output of shape {tuple(out.shape[1:])}"
@@ -102,6 +112,23 @@ def _batched(f: Callable[[Tensor], Tensor], d: int) -> Callable[[Tensor], Tensor
     return values, scalar
 
 
+def _hessians(scalar: Callable[[Tensor], Tensor], points: Tensor) -> Tensor:
+    """∇²f at each of the (n, d) points: (n, d, d), with the same fallback as :func:`_batched`."""
+    n, d = points.shape
+    try:
+        return vmap(hessian(scalar))(points).reshape(n, d, d)
+    except RuntimeError as err:
+        if "data-dependent" not in str(err) and "vmap" not in str(err):
+            raise
+        return torch.stack([hessian(scalar)(p).reshape(d, d) for p in points])
+
+
+def _default_tol(values: Tensor) -> float:
+    """Violations smaller than this, relative to |f|, are rounding: 32 units of the dtype's
+    precision (7.6e-6 for float32 values, 1.4e-14 for float64)."""
+    return 32 * torch.finfo(values.dtype).eps
+
+
 def check_convex_function(
     f: Callable[[Tensor], Tensor],
     bounds: Bounds | None = None,
@@ -109,7 +136,7 @@ def check_convex_function(
     num_samples: int = 2000,
     jensen_points: int = 4,
     tests: tuple[str, ...] = ("chord", "jensen", "hessian"),
-    tol: float = 1e-9,
+    tol: float | None = None,
     seed: int = 0,
 ) -> ConvexityReport:
     """Look for a counterexample to the convexity of ``f`` on a domain.
@@ -123,7 +150,9 @@ def check_convex_function(
         jensen_points: points in each Jensen test.
         tests: which tests to run, in this order: "chord" (two points), "jensen" (several
             points), "hessian" (λ_min(∇²f) ≥ 0 at sampled points; needs f twice differentiable).
-        tol: violations smaller than tol·(1 + |f|) are rounding, not counterexamples.
+        tol: violations smaller than tol·(1 + |f|) are rounding, not counterexamples; by
+            default 32 units of the precision of the dtype f returns (so a float32 f is
+            judged at float32's resolution, not float64's).
 
     Returns the report with the worst violation found, or none.
     """
@@ -152,22 +181,24 @@ def check_convex_function(
         lhs = (weights * f_points).sum(1)
         rhs = values((weights.unsqueeze(-1) * points).sum(1))
         gap = lhs - rhs
+        threshold = _default_tol(f_points) if tol is None else tol
         if not bool(torch.isfinite(gap).all()):
             i = int((~torch.isfinite(gap)).nonzero()[0])
             raise ValueError(f"f is not finite near {points[i].tolist()}; restrict the domain")
         scaled = gap / (1 + f_points.abs().amax(1) + rhs.abs())
         i = int(scaled.argmin())
-        if scaled[i] < -tol:
+        if scaled[i] < -threshold:
             violation = Violation(
                 kind, points[i], weights[i], float(lhs[i]), float(rhs[i]), float(gap[i])
             )
             return ConvexityReport(violation, num_samples)
     if "hessian" in tests:
         points = draw(num_samples)
-        hess = vmap(hessian(scalar))(points).reshape(num_samples, d, d)
+        hess = _hessians(scalar, points)
         smallest = torch.linalg.eigvalsh(hess)[:, 0]
         i = int(smallest.argmin())
-        if smallest[i] < -tol * (1 + hess[i].abs().max()):
+        threshold = _default_tol(hess) if tol is None else tol
+        if smallest[i] < -threshold * (1 + hess[i].abs().max()):
             value = float(smallest[i])
             violation = Violation("hessian", points[i : i + 1], None, value, 0.0, value)
             return ConvexityReport(violation, num_samples)

@@ -9,10 +9,10 @@ obtuse-angle condition ⟨v − P(v), z − P(v)⟩ ≤ 0 for every z ∈ X.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
+
+from trainlab._checks import check_positive
 
 __all__ = [
     "project_affine",
@@ -32,14 +32,27 @@ def _check_vector(v: Tensor, name: str = "v") -> None:
         raise TypeError(f"{name} must be a floating-point tensor, got {kind}; use v.double()")
     if v.dim() < 1:
         raise ValueError(f"{name} must have at least one axis (the vector), got a 0-d tensor")
-
-
-def _check_radius(radius: float) -> None:
-    if not (isinstance(radius, (int, float)) and radius > 0 and math.isfinite(radius)):
+    if v.numel() and not bool(torch.isfinite(v).all()):
+        bad = "NaN" if bool(torch.isnan(v).any()) else "±inf"
         raise ValueError(
-            f"radius must be a positive finite number, got {radius!r}; a ball or simplex of "
-            "radius ≤ 0 is empty or a single point"
+            f"{name} contains {bad}: a projection needs finite entries; find where the "
+            "values came from (a diverging optimizer step?) or mask them first"
         )
+
+
+def _check_radius(radius: float) -> float:
+    """Any real scalar (int, float, NumPy scalar, 0-d tensor), positive and finite."""
+    return check_positive(
+        "radius", radius, "; a ball or simplex of radius ≤ 0 is empty or a single point"
+    )
+
+
+def _scaled_norm(v: Tensor, ord: float) -> Tensor:
+    """‖v‖ along the last axis, computed as s·‖v/s‖ with s = max|v|, so squares neither
+    overflow (float32 entries of 1e20) nor underflow (entries of 1e-30); shape (..., 1)."""
+    scale = v.abs().amax(dim=-1, keepdim=True)
+    safe = torch.where(scale > 0, scale, torch.ones_like(scale))
+    return torch.linalg.vector_norm(v / safe, ord, dim=-1, keepdim=True) * scale
 
 
 def _offset(v: Tensor, b: float | Tensor) -> Tensor:
@@ -65,33 +78,48 @@ def project_simplex(v: Tensor, radius: float = 1.0) -> Tensor:
 
     Sort u = v descending, find ρ = max{j : u_j − (Σ_{i≤j} u_i − radius)/j > 0},
     θ = (Σ_{i≤ρ} u_i − radius)/ρ, and return max(v − θ, 0).
+
+    The projection commutes with shifts (P(v + c·1) = P(v)), so it is computed on
+    w = v − max(v): then u₁ = 0 exactly, the test at j = 1 reads radius > 0 — so ρ ≥ 1 even
+    when the radius is below the rounding unit of the largest entry — and the largest entry
+    keeps all of a tiny radius instead of losing it to rounding.
     """
     _check_vector(v)
-    _check_radius(radius)
-    u, _ = torch.sort(v, dim=-1, descending=True)
+    radius = _check_radius(radius)
+    if v.numel() == 0:
+        return v.clone()
+    w = v - v.amax(dim=-1, keepdim=True)
+    u, _ = torch.sort(w, dim=-1, descending=True)
     cumulative = u.cumsum(dim=-1) - radius
     j = torch.arange(1, v.shape[-1] + 1, device=v.device, dtype=v.dtype)
-    support = (u - cumulative / j > 0).sum(dim=-1, keepdim=True)  # ρ ≥ 1: always true at j = 1
+    support = (u - cumulative / j > 0).sum(dim=-1, keepdim=True)  # ρ ≥ 1, see above
     theta = cumulative.gather(-1, support - 1) / support.to(v.dtype)
-    return (v - theta).clamp_min(0)
+    return (w - theta).clamp_min(0)
 
 
 def project_l1_ball(v: Tensor, radius: float = 1.0) -> Tensor:
     """Onto the ℓ1 ball {x : ‖x‖₁ ≤ radius}, O(n log n): v itself if inside, otherwise
     sign(v) ⊙ Proj_simplex(|v|, radius) (Duchi et al. 2008)."""
     _check_vector(v)
-    _check_radius(radius)
-    inside = v.abs().sum(dim=-1, keepdim=True) <= radius
+    radius = _check_radius(radius)
+    if v.numel() == 0:
+        return v.clone()
+    inside = _scaled_norm(v, 1) <= radius
     return torch.where(inside, v, v.sign() * project_simplex(v.abs(), radius))
 
 
 def project_l2_ball(v: Tensor, radius: float = 1.0) -> Tensor:
-    """Onto the ℓ2 ball {x : ‖x‖₂ ≤ radius}, O(n): v · min(1, radius/‖v‖₂).
-    Gradient clipping by norm is this projection applied to the gradient."""
+    """Onto the ℓ2 ball {x : ‖x‖₂ ≤ radius}, O(n): v · min(1, radius/‖v‖₂), with the norm
+    computed scaled (see :func:`_scaled_norm`). Gradient clipping by norm is this projection
+    applied to the gradient."""
     _check_vector(v)
-    _check_radius(radius)
-    norm = torch.linalg.vector_norm(v, dim=-1, keepdim=True)
-    return v * (radius / norm.clamp_min(radius)).clamp_max(1)
+    radius = _check_radius(radius)
+    if v.numel() == 0:
+        return v.clone()
+    norm = _scaled_norm(v, 2)
+    outside = norm > radius
+    factor = radius / torch.where(outside, norm, torch.ones_like(norm))
+    return torch.where(outside, v * factor, v)
 
 
 def project_box(
@@ -109,7 +137,7 @@ def project_box(
 
 def project_linf_ball(v: Tensor, radius: float = 1.0) -> Tensor:
     """Onto the ℓ∞ ball {x : max|x_i| ≤ radius}, O(n): clamp to [−radius, radius]."""
-    _check_radius(radius)
+    radius = _check_radius(radius)
     return project_box(v, -radius, radius)
 
 
