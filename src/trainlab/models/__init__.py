@@ -1,5 +1,7 @@
-"""The unit's models: LeNet(-BN), ResNet (torchvision-compatible and the book's), DenseNet."""
+"""The unit's models: LeNet(-BN), ResNet, ResNeXt and wide ResNet (torchvision-compatible and
+the book's), DenseNet, and the cost of a grouped convolution."""
 
+from trainlab.models.cost import ConvCost, grouped_conv_cost
 from trainlab.models.densenet import (
     DenseBlock,
     DenseNet,
@@ -20,10 +22,16 @@ from trainlab.models.resnet import (
     resnet50,
     resnet101,
     resnet152,
+    resnext50_32x4d,
+    resnext101_32x8d,
+    resnext101_64x4d,
+    wide_resnet50_2,
+    wide_resnet101_2,
 )
 from trainlab.models.summary import LayerSummary, format_summary, summarize
 
 __all__ = [
+    "ConvCost",
     "DenseBlock",
     "DenseNet",
     "LayerSummary",
@@ -35,6 +43,7 @@ __all__ = [
     "densenet169",
     "densenet201",
     "format_summary",
+    "grouped_conv_cost",
     "lenet",
     "preact_resnet18",
     "resnet18",
@@ -42,6 +51,11 @@ __all__ = [
     "resnet50",
     "resnet101",
     "resnet152",
+    "resnext50_32x4d",
+    "resnext101_32x8d",
+    "resnext101_64x4d",
     "summarize",
     "transition_block",
+    "wide_resnet50_2",
+    "wide_resnet101_2",
 ]

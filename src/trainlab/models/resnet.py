@@ -1,8 +1,12 @@
-"""ResNet: torchvision-compatible builders and the book's ResNet-18.
+"""ResNet, ResNeXt and wide ResNet: torchvision-compatible builders and the book's ResNet-18.
 
-``resnet18/34/50/101/152`` have torchvision's layout and state-dict keys (``conv1``, ``bn1``,
-``layer1.0.conv1``, ``layer2.0.downsample.0``, ``fc``, ...), so a torchvision checkpoint loads
-with ``load_state_dict(strict=True)`` and parameter counts equal torchvision's.
+``resnet18/34/50/101/152``, ``resnext50_32x4d``, ``resnext101_32x8d``, ``resnext101_64x4d``,
+``wide_resnet50_2`` and ``wide_resnet101_2`` have torchvision's layout and state-dict keys
+(``conv1``, ``bn1``, ``layer1.0.conv1``, ``layer2.0.downsample.0``, ``fc``, ...), so a torchvision
+checkpoint loads with ``load_state_dict(strict=True)`` and parameter counts equal torchvision's.
+ResNeXt "32×4d" means 32 groups of base width 4 in every 3×3 convolution; wide ResNet "-2" means
+a bottleneck twice as wide (base width 128); both are ``Bottleneck`` with ``groups`` and
+``width_per_group``.
 ``book_resnet18`` is the textbook's network for Fashion-MNIST, built from the book's
 ``Residual``/``resnet_block``.
 """
@@ -23,6 +27,11 @@ __all__ = [
     "resnet50",
     "resnet101",
     "resnet152",
+    "resnext50_32x4d",
+    "resnext101_32x8d",
+    "resnext101_64x4d",
+    "wide_resnet50_2",
+    "wide_resnet101_2",
 ]
 
 Block = type[BasicBlock] | type[Bottleneck] | type[PreActBlock]
@@ -43,6 +52,10 @@ class ResNet(nn.Module):
             identity (Goyal et al. 2017); helps large-batch training.
         norm_layer: builds the normalization layers (trainlab's BatchNorm2d by default; any
             ``channels -> Module``: torch's BatchNorm2d, GroupNorm, GhostBatchNorm, ...).
+        groups, width_per_group: passed to every block as ``groups`` and ``base_width``; a
+            ``Bottleneck`` stage of c channels then has 3×3 convolutions of
+            int(c·width_per_group/64)·groups channels in ``groups`` groups (32, 4 for ResNeXt-50
+            32×4d; 1, 128 for wide ResNet-50-2). Basic blocks accept only 1 and 64.
     """
 
     def __init__(
@@ -54,11 +67,15 @@ class ResNet(nn.Module):
         small_input: bool = False,
         zero_init_residual: bool = False,
         norm_layer: NormLayer = BatchNorm2d,
+        groups: int = 1,
+        width_per_group: int = 64,
     ) -> None:
         super().__init__()
         if len(layers) != 4 or any(n < 1 for n in layers):
             raise ValueError(f"layers must be four positive block counts, got {layers!r}")
         self.in_planes = 64
+        self.groups = groups
+        self.base_width = width_per_group
         if small_input:
             self.conv1 = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
             self.maxpool = nn.Identity()
@@ -78,9 +95,19 @@ class ResNet(nn.Module):
         self._init_weights(zero_init_residual)
 
     def _make_layer(self, block: Block, channels: int, blocks: int, stride: int, norm_layer):
-        layers = [block(self.in_planes, channels, stride, norm_layer)]
-        self.in_planes = channels * block.expansion
-        layers += [block(self.in_planes, channels, 1, norm_layer) for _ in range(1, blocks)]
+        layers = []
+        for i in range(blocks):
+            layers.append(
+                block(
+                    self.in_planes,
+                    channels,
+                    stride if i == 0 else 1,
+                    norm_layer,
+                    groups=self.groups,
+                    base_width=self.base_width,
+                )
+            )
+            self.in_planes = channels * block.expansion
         return nn.Sequential(*layers)
 
     def _init_weights(self, zero_init_residual: bool) -> None:
@@ -133,6 +160,36 @@ def resnet101(**kwargs) -> ResNet:
 def resnet152(**kwargs) -> ResNet:
     """ResNet-152: Bottleneck, (3, 8, 36, 3). 60,192,808 parameters at 3 channels, 1000 classes."""
     return ResNet(Bottleneck, (3, 8, 36, 3), **kwargs)
+
+
+def resnext50_32x4d(**kwargs) -> ResNet:
+    """ResNeXt-50 32×4d: Bottleneck, (3, 4, 6, 3), 32 groups of width 4. 25,028,904 parameters at
+    3 channels, 1000 classes."""
+    return ResNet(Bottleneck, (3, 4, 6, 3), groups=32, width_per_group=4, **kwargs)
+
+
+def resnext101_32x8d(**kwargs) -> ResNet:
+    """ResNeXt-101 32×8d: Bottleneck, (3, 4, 23, 3), 32 groups of width 8. 88,791,336 parameters
+    at 3 channels, 1000 classes."""
+    return ResNet(Bottleneck, (3, 4, 23, 3), groups=32, width_per_group=8, **kwargs)
+
+
+def resnext101_64x4d(**kwargs) -> ResNet:
+    """ResNeXt-101 64×4d: Bottleneck, (3, 4, 23, 3), 64 groups of width 4. 83,455,272 parameters
+    at 3 channels, 1000 classes."""
+    return ResNet(Bottleneck, (3, 4, 23, 3), groups=64, width_per_group=4, **kwargs)
+
+
+def wide_resnet50_2(**kwargs) -> ResNet:
+    """Wide ResNet-50-2: ResNet-50 with bottlenecks twice as wide (width_per_group = 128; the
+    outputs keep 4·channels). 68,883,240 parameters at 3 channels, 1000 classes."""
+    return ResNet(Bottleneck, (3, 4, 6, 3), width_per_group=128, **kwargs)
+
+
+def wide_resnet101_2(**kwargs) -> ResNet:
+    """Wide ResNet-101-2: ResNet-101 with bottlenecks twice as wide (width_per_group = 128).
+    126,886,696 parameters at 3 channels, 1000 classes."""
+    return ResNet(Bottleneck, (3, 4, 23, 3), width_per_group=128, **kwargs)
 
 
 def preact_resnet18(**kwargs) -> ResNet:
