@@ -1,4 +1,5 @@
-"""Layers: batch normalization, its variants, and tools for BN in whole models."""
+"""Layers: batch normalization, its variants, layer normalization, and tools for BN in whole
+models."""
 
 from trainlab._checks import ShapeMismatchError
 from trainlab.nn.batchnorm import BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d
@@ -10,6 +11,7 @@ from trainlab.nn.freeze import (
     unfreeze_batch_norm,
 )
 from trainlab.nn.fusion import fuse_batch_norm
+from trainlab.nn.layer_norm import LayerNorm
 from trainlab.nn.running_stats import recompute_batch_norm_stats
 from trainlab.nn.sync_batchnorm import (
     SyncBatchNorm,
@@ -26,6 +28,7 @@ __all__ = [
     "BatchRenorm",
     "FrozenBatchNorm",
     "GhostBatchNorm",
+    "LayerNorm",
     "ShapeMismatchError",
     "SyncBatchNorm",
     "batch_norm_layers",
