@@ -134,5 +134,5 @@ def test_torchrun_drives_data_parallel_training(shared_data, tmp_path, pin):
         assert placed == [str([cores_for(rank, 2, available) for rank in (0, 1)])]
     else:
         assert placed == []
-    assert (out / "checkpoint.json").is_file() and (out / "history.csv").is_file()
+    assert (out / "checkpoint.safetensors").is_file() and (out / "history.csv").is_file()
     assert load_checkpoint(out / "checkpoint")["config"]["processes"] == 2

@@ -132,7 +132,7 @@ KILLED_RUN = textwrap.dedent("""
         return step(*args, **kwargs)
     optimizer.step = counting_step
     fit(model, data, optimizer, 3, batch_size=64, checkpoint=pathlib.Path(sys.argv[1]),
-        resume=True, config={"lr": 1e-3}, log=None, progress=None)
+        resume="if_any", config={"lr": 1e-3}, log=None, progress=None)
     torch.save({k: v for k, v in model.state_dict().items()}, sys.argv[1] + ".final")
 """)
 
@@ -175,3 +175,63 @@ def test_lenet_bn_course_settings_reach_the_books_accuracy(shared_data):
     )
     assert history[-1].test_acc >= 0.85
     assert log.getvalue().splitlines()[-1].startswith("epoch 5, loss ")
+
+
+def test_resume_without_a_checkpoint_is_an_error_and_if_any_starts_fresh(tmp_path):
+    data = _small_data()
+    with pytest.raises(CheckpointError, match="cannot resume: no checkpoint"):
+        _run(data, 1, checkpoint=tmp_path / "ck", resume=True)
+    _, history = _run(data, 1, checkpoint=tmp_path / "ck", resume="if_any")
+    assert len(history) == 1
+
+
+def test_fewer_epochs_than_the_checkpoint_has_done_is_refused(tmp_path):
+    data = _small_data()
+    _run(data, 2, checkpoint=tmp_path / "ck")
+    with pytest.raises(CheckpointError, match="has 2 epochs done; training for 1 would discard 1"):
+        _run(data, 1, checkpoint=tmp_path / "ck", resume=True)
+
+
+def test_a_finite_but_exploding_loss_is_divergence(tmp_path):
+    from trainlab.train import TrainingDiverged
+
+    data = _small_data()
+    model, _ = _run(data, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e30)  # finite steps, absurd size
+    with pytest.raises(TrainingDiverged, match=r"exploded to .*× the first batch's"):
+        fit(model, data, optimizer, 3, batch_size=64, log=None, progress=None)
+
+
+def test_a_last_batch_of_one_is_dropped_and_said(tmp_path):
+    data = subset(digits_fallback("test data"), 129, 64)  # 129 = 2·64 + 1
+    log = io.StringIO()
+    torch.manual_seed(0)
+    model = lenet()
+    history = fit(
+        model, data, torch.optim.Adam(model.parameters()), 1, batch_size=64, log=log, progress=None
+    )
+    assert "dropping each epoch's last batch of 1 example" in log.getvalue()
+    assert history[0].examples_per_s > 0
+
+
+def test_the_progress_display_names_the_run_and_shows_epoch_means(tmp_path):
+    data = _small_data()
+    stream = io.StringIO()
+    torch.manual_seed(0)
+    model = lenet()
+    fit(
+        model,
+        data,
+        torch.optim.Adam(model.parameters()),
+        2,
+        batch_size=64,
+        log=None,
+        progress=stream,
+        label="LeNet-BN test",
+    )
+    lines = stream.getvalue().splitlines()
+    assert lines and all(line.startswith("LeNet-BN test: ") for line in lines)
+    assert any(
+        "epoch 2/2" in line and "loss " in line and "acc " in line and "left" in line
+        for line in lines
+    )

@@ -1,9 +1,12 @@
-"""Checkpoints without pickle: every tensor in a safetensors file, everything else in JSON.
+"""Checkpoints without pickle, in one file that is never torn.
 
-A checkpoint is two files, ``NAME.safetensors`` and ``NAME.json``. Each is written to a temporary
-file and renamed into place, the tensors first; the JSON records the SHA-256 of the tensor file,
-so a pair that does not belong together (a crash between the two renames) is detected on load.
-Nothing is ever unpickled.
+A checkpoint is one safetensors file: the tensors of a nested state (model, optimizer, RNG, …)
+under their paths, and in the file's metadata the JSON rest of the state (epoch, history,
+settings) with a SHA-256 over both — the tensors' bytes as written and the JSON. The file is
+written by :func:`trainlab._io.atomic_write`; before it replaces ``NAME.safetensors`` the
+previous checkpoint becomes ``NAME.prev.safetensors``, so a kill at any point leaves at least
+one complete checkpoint, and :func:`load_checkpoint` falls back to the previous one (saying so)
+when the newest is missing or damaged. Nothing is ever unpickled.
 """
 
 from __future__ import annotations
@@ -11,34 +14,42 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import load_file, save_file
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
 from torch import Tensor
 
-__all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint", "split_tensors"]
+from trainlab._io import atomic_write_bytes
 
-FORMAT = "trainlab-checkpoint-1"
+__all__ = [
+    "CheckpointError",
+    "load_checkpoint",
+    "previous_path",
+    "save_checkpoint",
+    "split_tensors",
+]
+
+FORMAT = "trainlab-checkpoint-2"
 
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, damaged, or does not fit the run that loads it."""
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        with open(temporary, "rb") as file:
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp's files are private; keep the usual permissions
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+def checkpoint_path(path: str | Path) -> Path:
+    """``path`` as a checkpoint file: NAME (or NAME.safetensors) -> NAME.safetensors."""
+    path = Path(path)
+    return path if path.suffix == ".safetensors" else path.with_name(path.name + ".safetensors")
+
+
+def previous_path(path: str | Path) -> Path:
+    """Where the checkpoint before ``path`` is kept: NAME.prev.safetensors."""
+    path = checkpoint_path(path)
+    return path.with_name(f"{path.stem}.prev{path.suffix}")
 
 
 def split_tensors(tree: Any, prefix: str, tensors: dict[str, Tensor]) -> Any:
@@ -70,35 +81,80 @@ def _join_tensors(tree: Any, tensors: dict[str, Tensor]) -> Any:
     return tree
 
 
+def _digest(tensors: dict[str, Tensor], document: str) -> str:
+    """SHA-256 over every tensor (name, dtype, shape, bytes, in name order) and the JSON."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name]
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(memoryview(t.contiguous().reshape(-1).view(torch.uint8).numpy()))
+    digest.update(document.encode())
+    return digest.hexdigest()
+
+
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Save a nested dict of tensors, numbers, strings, lists and dicts as ``path``.safetensors
-    plus ``path``.json, atomically."""
+    """Save a nested dict of tensors, numbers, strings, lists and dicts as one file ``path``
+    (NAME.safetensors), keeping the checkpoint it replaces as NAME.prev.safetensors."""
     tensors: dict[str, Tensor] = {}
-    rest = split_tensors(state, "state", tensors)
-    tensor_path, json_path = path.with_suffix(".safetensors"), path.with_suffix(".json")
-    _atomic_write(tensor_path, lambda p: save_file(tensors, str(p)))
-    digest = hashlib.sha256(tensor_path.read_bytes()).hexdigest()
-    document = {"format": FORMAT, "tensors_sha256": digest, "state": rest}
-    _atomic_write(json_path, lambda p: p.write_text(json.dumps(document, indent=1)))
+    document = json.dumps({"format": FORMAT, "state": split_tensors(state, "state", tensors)})
+    data = save_tensors(
+        tensors, metadata={"trainlab": document, "sha256": _digest(tensors, document)}
+    )
+    path = checkpoint_path(path)
+    if path.exists():
+        os.replace(path, previous_path(path))  # the last good one stays until the new is in place
+    atomic_write_bytes(path, data)
 
 
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Load what :func:`save_checkpoint` saved, verifying the pair belongs together."""
-    tensor_path, json_path = path.with_suffix(".safetensors"), path.with_suffix(".json")
-    if not json_path.is_file() or not tensor_path.is_file():
-        raise CheckpointError(
-            f"no checkpoint at {path} (expected {json_path.name} and {tensor_path.name})"
-        )
+def _read(path: Path) -> dict[str, Any]:
     try:
-        document = json.loads(json_path.read_text())
-    except json.JSONDecodeError as err:
-        raise CheckpointError(f"{json_path} is not valid JSON ({err})") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise CheckpointError(f"{json_path} is not a {FORMAT} file")
-    digest = hashlib.sha256(tensor_path.read_bytes()).hexdigest()
-    if digest != document["tensors_sha256"]:
+        data = path.read_bytes()
+        tensors = load_tensors(data)
+        # safetensors: an 8-byte little-endian header length, then the JSON header
+        header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
+        metadata = header.get("__metadata__") or {}
+    except (SafetensorError, OSError, ValueError, AttributeError) as err:
+        raise CheckpointError(f"{path} is not a readable checkpoint ({err})") from None
+    document = metadata.get("trainlab")
+    if document is None or metadata.get("sha256") != _digest(tensors, document):
         raise CheckpointError(
-            f"{tensor_path} does not match {json_path} (SHA-256 differs): the checkpoint is "
-            "damaged or half-written; delete both files to start over"
+            f"{path} fails its SHA-256 check: the file is damaged or was not written by trainlab"
         )
-    return _join_tensors(document["state"], load_file(str(tensor_path)))
+    parsed = json.loads(document)
+    if not isinstance(parsed, dict) or parsed.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a {FORMAT} file")
+    bad = [
+        name
+        for name, t in tensors.items()
+        if t.is_floating_point() and not bool(torch.isfinite(t).all())
+    ]
+    if bad:
+        raise CheckpointError(
+            f"{path} holds non-finite values in {bad[0]}"
+            + (f" and {len(bad) - 1} more tensors" if len(bad) > 1 else "")
+            + ": it comes from a run that diverged; resume from an earlier checkpoint or start over"
+        )
+    return _join_tensors(parsed["state"], tensors)
+
+
+def checkpoint_exists(path: str | Path) -> bool:
+    """Whether a checkpoint (the newest or the previous one) is at ``path``."""
+    return checkpoint_path(path).is_file() or previous_path(path).is_file()
+
+
+def load_checkpoint(path: Path, log=None) -> dict[str, Any]:
+    """Load what :func:`save_checkpoint` saved at ``path``, verified; when it is missing or
+    damaged and the previous checkpoint is good, that one (a line on ``log`` says so)."""
+    path = checkpoint_path(path)
+    previous = previous_path(path)
+    if not path.is_file() and not previous.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        return _read(path)
+    except CheckpointError as err:
+        if not previous.is_file():
+            raise
+        state = _read(previous)
+        if log is not None:
+            log.write(f"trainlab: {err}; using the previous checkpoint {previous}\n")
+        return state

@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 import torch
 import torch.distributed as dist
@@ -22,10 +22,29 @@ from torch.nn.parallel import DistributedDataParallel
 
 from trainlab.data.batches import image_batches, num_batches
 from trainlab.data.fashion_mnist import ImageData
-from trainlab.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from trainlab.train.progress import Progress
+from trainlab.progress import Bar
+from trainlab.train.checkpoint import (
+    CheckpointError,
+    checkpoint_exists,
+    checkpoint_path,
+    load_checkpoint,
+    save_checkpoint,
+)
 
-__all__ = ["EpochStats", "NonFiniteLoss", "evaluate", "fit", "xavier_init"]
+__all__ = [
+    "EpochStats",
+    "NonFiniteLoss",
+    "TrainingDiverged",
+    "evaluate",
+    "fit",
+    "last_batch_rule",
+    "xavier_init",
+]
+
+# A finite loss this many times the first batch's has diverged as surely as an infinite one.
+DIVERGENCE_FACTOR = 1e6
+# torch's threads should keep this share of their cores busy; below it, others compete.
+BUSY_SHARE = 0.6
 
 
 @dataclass
@@ -46,8 +65,12 @@ class EpochStats:
         )
 
 
-class NonFiniteLoss(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
+class TrainingDiverged(RuntimeError):
+    """The loss became non-finite or exploded; the last good checkpoint is kept."""
+
+
+class NonFiniteLoss(TrainingDiverged):
+    """The loss became NaN or infinite."""
 
 
 def xavier_init(model: nn.Module) -> nn.Module:
@@ -63,11 +86,22 @@ def evaluate(model: nn.Module, images, labels, batch_size: int = 1024, resize=No
     """Accuracy in prediction mode (the model's mode is restored afterwards)."""
     was_training = model.training
     model.eval()
-    correct = 0
-    for x, y in image_batches(images, labels, batch_size, resize=resize, device=device):
-        correct += int((model(x).argmax(1) == y).sum())
-    model.train(was_training)
+    try:
+        correct = 0
+        for x, y in image_batches(images, labels, batch_size, resize=resize, device=device):
+            correct += int((model(x).argmax(1) == y).sum())
+    finally:
+        model.train(was_training)
     return correct / len(labels)
+
+
+def last_batch_rule(n: int, batch_size: int, drop_last: bool | None) -> bool:
+    """Whether to drop an epoch's incomplete last batch: always with ``drop_last=True``, never
+    with False; with None (the default) only a last batch of one example, which batch norm
+    cannot normalize in training (one value per channel)."""
+    if drop_last is None:
+        return n % batch_size == 1
+    return drop_last and n % batch_size != 0
 
 
 def _state(model, optimizer, scheduler, epoch, history, config) -> dict[str, Any]:
@@ -82,7 +116,29 @@ def _state(model, optimizer, scheduler, epoch, history, config) -> dict[str, Any
     }
 
 
-def _check_same_run(saved: dict, config: dict, model: nn.Module) -> None:
+def _checked(saved: Any, path: Path) -> tuple[int, list[EpochStats], dict]:
+    """The checkpoint's epoch, history and config, with their types checked (its hash only
+    proves trainlab wrote it, not that this version reads it the same way)."""
+    names = {f.name for f in fields(EpochStats)}
+    try:
+        epoch, history, config = saved["epoch"], saved["history"], saved["config"]
+        if not (isinstance(epoch, int) and epoch >= 0 and isinstance(config, dict)):
+            raise TypeError
+        if not (isinstance(history, list) and len(history) == epoch):
+            raise TypeError
+        if any(not isinstance(h, dict) or set(h) != names for h in history):
+            raise TypeError
+        for key in ("model", "optimizer", "rng", "scheduler"):
+            saved[key]
+    except (KeyError, TypeError):
+        raise CheckpointError(
+            f"{path} does not hold a training checkpoint of this trainlab version (missing or "
+            "mistyped epoch/history/config/model/optimizer/rng); delete it to start over"
+        ) from None
+    return epoch, [EpochStats(**h) for h in history], config
+
+
+def _check_same_run(saved: dict, config: dict) -> None:
     differs = [
         f"{k}: checkpoint {saved.get(k)!r}, now {config.get(k)!r}"
         for k in sorted(set(saved) | set(config))
@@ -90,6 +146,51 @@ def _check_same_run(saved: dict, config: dict, model: nn.Module) -> None:
     ]
     if differs:
         raise CheckpointError("the checkpoint belongs to a different run — " + "; ".join(differs))
+
+
+def _resume(path, model, optimizer, scheduler, config, epochs, log):
+    """Restore the state saved at ``path``; returns (epochs done, history)."""
+    saved = load_checkpoint(path, log=log)
+    done, history, saved_config = _checked(saved, path)
+    _check_same_run(saved_config, config)
+    if done > epochs:
+        raise CheckpointError(
+            f"the checkpoint at {path} has {done} epochs done; training for {epochs} would "
+            f"discard {done - epochs} of them: ask for at least {done} epochs"
+        )
+    try:
+        model.load_state_dict(saved["model"])
+    except RuntimeError as err:
+        raise CheckpointError(f"the checkpoint's weights do not fit this model: {err}") from None
+    optimizer.load_state_dict(saved["optimizer"])
+    if scheduler is not None and saved["scheduler"] is not None:
+        scheduler.load_state_dict(saved["scheduler"])
+    torch.set_rng_state(saved["rng"])
+    if log is not None:
+        log.write(f"resumed from {path} after epoch {done}\n")
+    return done, history
+
+
+class _ThreadWatch:
+    """Says once when torch's threads get much less CPU than they ask for: other programs
+    compete for the cores, and fewer threads (``--threads 1``) usually train faster then."""
+
+    def __init__(self, log: TextIO | None, after_batches: int = 20) -> None:
+        self.log, self.after = log, after_batches
+        self.threads = torch.get_num_threads()
+        self.wall, self.cpu, self.batches = time.perf_counter(), time.process_time(), 0
+
+    def batch(self) -> None:
+        self.batches += 1
+        if self.log is None or self.batches != self.after or self.threads < 2:
+            return
+        share = (time.process_time() - self.cpu) / max(time.perf_counter() - self.wall, 1e-9)
+        if share < BUSY_SHARE * self.threads:
+            self.log.write(
+                f"trainlab: torch's {self.threads} threads got {share:.1f} cores of CPU in the "
+                "first batches: other programs compete for the cores; --threads 1 is often "
+                "several times faster on a busy machine\n"
+            )
 
 
 def fit(
@@ -103,16 +204,24 @@ def fit(
     device: torch.device | str = "cpu",
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     checkpoint: Path | None = None,
-    resume: bool = False,
+    resume: bool | Literal["if_any"] = False,
     config: dict[str, Any] | None = None,
     log: TextIO | None = sys.stdout,
     progress: TextIO | None = sys.stderr,
+    label: str = "training",
+    drop_last: bool | None = None,
 ) -> list[EpochStats]:
     """Train ``model`` with cross-entropy for ``epochs`` epochs and return the history.
 
-    ``scheduler`` (if any) steps once per epoch. With ``checkpoint`` a checkpoint is written
-    after every epoch; with ``resume`` training continues from it (``config`` — anything JSON,
-    e.g. the command-line settings — must match the checkpoint's, except ``epochs``).
+    ``scheduler`` (if any) steps once per epoch. With ``checkpoint`` (a file path) a checkpoint
+    is written after every epoch; ``resume=True`` continues from it and fails when there is
+    none, ``resume="if_any"`` continues from it when there is one. ``config`` — anything JSON,
+    e.g. the command-line settings — must match the checkpoint's, except ``epochs``.
+    ``label`` names the run in the progress display; ``drop_last`` is :func:`last_batch_rule`'s.
+
+    A loss that becomes non-finite, or exceeds 1e6 times the first batch's, stops the run with
+    :class:`TrainingDiverged` (:class:`NonFiniteLoss` for NaN/inf); the last good checkpoint
+    stays.
 
     Inside an initialized torch.distributed process group of several processes, training is
     data-parallel: the model is wrapped in DistributedDataParallel, each process trains on its
@@ -123,88 +232,154 @@ def fit(
     if rank != 0:
         log = progress = None
     config = dict(config or {}, epochs=epochs, batch_size=batch_size, seed=seed, resize=resize)
+    path = checkpoint_path(checkpoint) if checkpoint is not None else None
     history: list[EpochStats] = []
     first_epoch = 0
-    if resume and checkpoint is not None and checkpoint.with_suffix(".json").exists():
-        saved = load_checkpoint(checkpoint)
-        _check_same_run(saved["config"], config, model)
-        try:
-            model.load_state_dict(saved["model"])
-        except RuntimeError as err:
-            raise CheckpointError(
-                f"the checkpoint's weights do not fit this model: {err}"
-            ) from None
-        optimizer.load_state_dict(saved["optimizer"])
-        if scheduler is not None and saved["scheduler"] is not None:
-            scheduler.load_state_dict(saved["scheduler"])
-        torch.set_rng_state(saved["rng"])
-        history = [EpochStats(**h) for h in saved["history"]]
-        first_epoch = saved["epoch"]
-        if log is not None:
-            log.write(f"resumed from {checkpoint} after epoch {first_epoch}\n")
+    if resume and path is None:
+        raise ValueError("resume needs a checkpoint path")
+    if resume is True and not checkpoint_exists(path):
+        raise CheckpointError(f"cannot resume: no checkpoint at {path}; run without --resume")
+    if resume and checkpoint_exists(path):
+        first_epoch, history = _resume(path, model, optimizer, scheduler, config, epochs, log)
     model.to(device)
     trained = DistributedDataParallel(model) if world > 1 else model
-    loss_fn = nn.CrossEntropyLoss()
-    steps = num_batches(len(data.train_labels) // world, batch_size)
-    for epoch in range(first_epoch, epochs):
-        model.train()
-        bar = Progress(progress, f"epoch {epoch + 1}/{epochs}", steps)
+    shard = len(data.train_labels) // world
+    drop = last_batch_rule(shard, batch_size, drop_last)
+    steps = num_batches(shard, batch_size) - (1 if drop else 0)
+    if drop and log is not None and first_epoch < epochs:
+        log.write(
+            f"note: dropping each epoch's last batch of {shard % batch_size} example(s) "
+            f"({shard} examples, batch {batch_size})\n"
+        )
+    bar = Bar(progress, label, (epochs - first_epoch) * steps, plain_every=steps)
+    watch = _ThreadWatch(log)
+    reference = [None]  # the first batch's loss, the yardstick for an exploding one
+    try:
+        for epoch in range(first_epoch, epochs):
+            run = _EpochRun(
+                trained,
+                model,
+                optimizer,
+                data,
+                epochs,
+                steps,
+                batch_size,
+                seed,
+                resize,
+                device,
+                (rank, world),
+                bar,
+                watch,
+                reference,
+                path,
+            )
+            stats = run(epoch, done_before=(epoch - first_epoch) * steps)
+            if scheduler is not None:
+                scheduler.step()
+            stats.test_acc = evaluate(
+                model, data.test_images, data.test_labels, resize=resize, device=device
+            )
+            history.append(stats)
+            if log is not None:
+                log.write(stats.line() + "\n")
+                log.flush()
+            if path is not None and rank == 0:
+                save_checkpoint(
+                    path, _state(model, optimizer, scheduler, epoch + 1, history, config)
+                )
+    finally:
+        bar.close()
+    return history
+
+
+@dataclass
+class _EpochRun:
+    """What every epoch of one ``fit`` shares."""
+
+    trained: nn.Module  # the model, or its DistributedDataParallel wrapper
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    data: ImageData
+    epochs: int
+    steps: int
+    batch_size: int
+    seed: int
+    resize: int | None
+    device: Any
+    placement: tuple[int, int]  # (rank, world)
+    bar: Bar
+    watch: _ThreadWatch
+    reference: list  # [the first batch's loss], the yardstick for an exploding one
+    path: Path | None
+
+    def __call__(self, epoch: int, done_before: int) -> EpochStats:
+        """One epoch of updates; the stats lack the test accuracy (filled in after)."""
+        _rank, world = self.placement
+        self.model.train()
+        loss_fn = nn.CrossEntropyLoss()
         total_loss, correct, seen, data_time = 0.0, 0, 0, 0.0
         start = time.perf_counter()
         batches = image_batches(
-            data.train_images,
-            data.train_labels,
-            batch_size,
+            self.data.train_images,
+            self.data.train_labels,
+            self.batch_size,
             shuffle=True,
-            seed=seed,
+            seed=self.seed,
             epoch=epoch,
-            resize=resize,
-            device=device,
-            shard=(rank, world) if world > 1 else None,
+            resize=self.resize,
+            device=self.device,
+            shard=self.placement if world > 1 else None,
         )
-        for index in range(steps):
+        for index in range(self.steps):
             tic = time.perf_counter()
             x, y = next(batches)
             data_time += time.perf_counter() - tic
-            logits = trained(x)
+            logits = self.trained(x)
             loss = loss_fn(logits, y)
             loss_value = loss.item()
-            if not math.isfinite(loss_value):
-                raise NonFiniteLoss(
-                    f"the loss became {loss_value} in epoch {epoch + 1}, batch {index + 1}; "
-                    f"try a smaller learning rate. The last good checkpoint is kept"
-                    + (f" ({checkpoint})" if checkpoint is not None else "")
-                )
-            optimizer.zero_grad(set_to_none=True)
+            _check_loss(loss_value, self.reference, epoch, index, self.path)
+            self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            optimizer.step()
+            self.optimizer.step()
             total_loss += loss_value * len(y)
             correct += int((logits.argmax(1) == y).sum())
             seen += len(y)
-            bar.update(index + 1, loss_value, len(y))
+            self.watch.batch()
+            rate = seen / max(time.perf_counter() - start, 1e-9)
+            self.bar.update(
+                done_before + index + 1,
+                epoch=f"{epoch + 1}/{self.epochs}",
+                loss=f"{total_loss / seen:.4f}",
+                acc=f"{correct / seen:.3f}",
+                rate=f"{rate:,.0f} ex/s",
+            )
         seconds = time.perf_counter() - start
-        bar.close()
         if world > 1:  # the epoch's numbers over every shard
             totals = torch.tensor([total_loss, correct, seen], dtype=torch.float64)
             dist.all_reduce(totals)
             total_loss, correct, seen = totals[0].item(), int(totals[1]), int(totals[2])
-        if scheduler is not None:
-            scheduler.step()
-        stats = EpochStats(
+        return EpochStats(
             epoch + 1,
             total_loss / seen,
             correct / seen,
-            evaluate(model, data.test_images, data.test_labels, resize=resize, device=device),
+            math.nan,
             seen / seconds,
             seconds,
             data_time,
         )
-        history.append(stats)
-        if log is not None:
-            log.write(stats.line() + "\n")
-            log.flush()
-        if checkpoint is not None and rank == 0:
-            save_checkpoint(
-                checkpoint, _state(model, optimizer, scheduler, epoch + 1, history, config)
-            )
-    return history
+
+
+def _check_loss(value: float, reference: list, epoch: int, index: int, path) -> None:
+    where = f"epoch {epoch + 1}, batch {index + 1}"
+    kept = " The last good checkpoint is kept" + (f" ({path})" if path is not None else "")
+    if not math.isfinite(value):
+        raise NonFiniteLoss(
+            f"the loss became {value} in {where}; try a smaller learning rate.{kept}"
+        )
+    if reference[0] is None:
+        reference[0] = max(value, 1e-12)
+    elif value > DIVERGENCE_FACTOR * reference[0]:
+        raise TrainingDiverged(
+            f"the loss exploded to {value:.3g} in {where}, {value / reference[0]:.2g}× the first "
+            f"batch's {reference[0]:.3g}: training diverged; try a smaller learning rate.{kept}"
+        )
