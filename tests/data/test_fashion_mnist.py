@@ -12,6 +12,7 @@ import torch
 from trainlab.data import fashion_mnist as fm
 from trainlab.data.batches import epoch_order, image_batches
 from trainlab.data.idx import write_idx
+from trainlab.data.locate import DataFile
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def _fake_files(folder):
     """Small valid IDX files under the real names, and their MD5s."""
     folder.mkdir(parents=True, exist_ok=True)
     md5s = {}
-    for key, (name, _) in fm.FILES.items():
+    for key, name in ((k, f.name) for k, f in fm.FILES.items()):
         n = 12 if key.startswith("train") else 6
         tensor = (
             torch.randint(0, 256, (n, 28, 28), dtype=torch.uint8)
@@ -66,7 +67,7 @@ def _fake_files(folder):
 def test_download_into_the_cache_then_offline_from_the_cache(server, tmp_path, monkeypatch):
     base, root = server
     md5s = _fake_files(root)
-    monkeypatch.setattr(fm, "FILES", {k: (name, md5s[k]) for k, (name, _) in fm.FILES.items()})
+    monkeypatch.setattr(fm, "FILES", {k: DataFile(f.name, md5s[k]) for k, f in fm.FILES.items()})
     monkeypatch.delenv("TRAINLAB_DATA_DIR", raising=False)
     cache = tmp_path / "cache"
     stream = io.StringIO()
@@ -74,7 +75,7 @@ def test_download_into_the_cache_then_offline_from_the_cache(server, tmp_path, m
     assert data.train_images.shape == (12, 1, 28, 28) and len(data.test_labels) == 6
     assert len(stream.getvalue().splitlines()) == 4  # one progress line per file
     assert sorted(p.name for p in (cache / "fashion-mnist").iterdir()) == sorted(
-        name for name, _ in fm.FILES.values()
+        f.name for f in fm.FILES.values()
     )
     for f in root.iterdir():  # the server loses the files: the cache is enough now
         f.unlink()
@@ -86,7 +87,7 @@ def test_a_download_with_the_wrong_checksum_is_not_kept(server, tmp_path, monkey
     base, root = server
     _fake_files(root)
     monkeypatch.delenv("TRAINLAB_DATA_DIR", raising=False)
-    with pytest.raises(FileNotFoundError, match=r"could not download .* corrupt"):
+    with pytest.raises(FileNotFoundError, match=r"download failed: .* corrupt"):
         fm.load_fashion_mnist(cache_dir=tmp_path / "cache", base_urls=(base,), progress=None)
     assert list((tmp_path / "cache" / "fashion-mnist").iterdir()) == []
 
@@ -94,24 +95,24 @@ def test_a_download_with_the_wrong_checksum_is_not_kept(server, tmp_path, monkey
 def test_a_corrupt_local_file_is_refused(shared_data, tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()
-    for name, _ in fm.FILES.values():
+    for name in (f.name for f in fm.FILES.values()):
         shutil.copy(shared_data / "fashion-mnist" / name, folder / name)
-    name = fm.FILES["test_labels"][0]
+    name = fm.FILES["test_labels"].name
     (folder / name).write_bytes((folder / name).read_bytes()[:-10])
-    with pytest.raises(ValueError, match="does not have the published MD5"):
+    with pytest.raises(ValueError, match="does not have the published md5"):
         fm.load_fashion_mnist(folder, cache_dir=tmp_path / "cache", download=False)
 
 
 def test_offline_without_data_is_one_clear_error_or_the_announced_fallback(tmp_path, monkeypatch):
     monkeypatch.delenv("TRAINLAB_DATA_DIR", raising=False)
-    with pytest.raises(FileNotFoundError, match=r"Fashion-MNIST unavailable: .* fallback=True"):
+    with pytest.raises(FileNotFoundError, match=r"Fashion-MNIST: .* not found .* fallback=True"):
         fm.load_fashion_mnist(tmp_path, cache_dir=tmp_path / "cache", download=False)
     stream = io.StringIO()
     data = fm.load_fashion_mnist(
         tmp_path, cache_dir=tmp_path / "cache", download=False, fallback=True, progress=stream
     )
-    assert data.source.startswith("FALLBACK: scikit-learn digits")
-    assert "using the fallback" in stream.getvalue() and len(stream.getvalue().splitlines()) == 1
+    assert data.fallback and data.source.startswith("bundled 8×8 digits")
+    assert "bundled 8×8 digits" in stream.getvalue() and len(stream.getvalue().splitlines()) == 1
     assert data.train_images.shape[1:] == (1, 28, 28) and data.train_images.dtype == torch.uint8
     assert len(data.train_labels) + len(data.test_labels) == 1797
     assert set(data.train_labels.tolist()) == set(range(10))

@@ -79,4 +79,4 @@ def test_progress_is_one_plain_line_without_a_terminal(server, tmp_path):
     stream = io.StringIO()
     download(base + "f", tmp_path / "f", hashlib.md5(b"x" * 300_000).hexdigest(), progress=stream)
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("f [") and "0.3/0.3 MiB" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("f: 0.3/0.3 MiB")

@@ -15,7 +15,10 @@ __all__ = ["epoch_order", "image_batches", "num_batches"]
 def epoch_order(n: int, seed: int, epoch: int) -> Tensor:
     """The shuffled order of epoch ``epoch``: a function of (seed, epoch) only, so a resumed run
     sees exactly the batches an uninterrupted one would."""
-    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+    # one generator seed per (seed, epoch) pair: 100,003 is a prime larger than any epoch count,
+    # so distinct pairs never share a seed (reduced mod 2⁶³, the range manual_seed takes)
+    key = (seed * 100_003 + epoch) % (1 << 63)
+    return torch.randperm(n, generator=torch.Generator().manual_seed(key))
 
 
 def num_batches(n: int, batch_size: int) -> int:

@@ -1,20 +1,25 @@
-"""Downloads that never leave a half-written file: stream to a temporary file beside the target,
-verify the checksum, then rename (atomic on one file system)."""
+"""Downloads that never leave a half-written file: the bytes stream into a temporary file beside
+the target (:func:`trainlab._io.atomic_write`), are verified against the published checksum,
+and only then replace the target. A killed download leaves only a ``.NAME.*.tmp`` file, which
+the next download into that folder removes once it is old enough to be nobody's."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import sys
-import tempfile
 import urllib.request
 from pathlib import Path
 from typing import TextIO
+
+from trainlab._io import atomic_write, remove_stale_temporaries
+from trainlab.progress import Bar
 
 __all__ = ["DEFAULT_CACHE", "cache_dir", "checksum", "download"]
 
 CACHE_ENV = "TRAINLAB_CACHE_DIR"
 DEFAULT_CACHE = Path.home() / ".cache" / "trainlab"
+STALE_AFTER_S = 6 * 3600  # a temporary this old belongs to no live download
 
 
 def cache_dir(override: str | Path | None = None) -> Path:
@@ -30,21 +35,6 @@ def checksum(path: Path, algorithm: str) -> str:
     return digest.hexdigest()
 
 
-def _progress(stream: TextIO, name: str, done: int, total: int | None, final: bool) -> None:
-    if total:
-        width = 30
-        filled = int(width * done / total)
-        bar = "#" * filled + "." * (width - filled)
-        text = f"{name} [{bar}] {done / 2**20:.1f}/{total / 2**20:.1f} MiB"
-    else:
-        text = f"{name} {done / 2**20:.1f} MiB"
-    if stream.isatty():
-        stream.write("\r" + text + ("\n" if final else ""))
-    elif final:  # no terminal: one line per file, not a line per block
-        stream.write(text + "\n")
-    stream.flush()
-
-
 def download(
     url: str,
     target: Path,
@@ -54,36 +44,31 @@ def download(
     progress: TextIO | None = sys.stderr,
 ) -> Path:
     """Fetch ``url`` to ``target``, verifying its ``algorithm`` digest equals ``expected``.
-
-    The bytes go to a temporary file in ``target``'s folder that is renamed over ``target`` only
-    once complete and verified, so an interrupted or corrupt download leaves nothing behind that
-    could later pass for the real file. Raises OSError (network) or ValueError (checksum).
-    """
+    Raises OSError (network, disk) or ValueError (checksum); either way ``target`` is left as it
+    was and no partial file stays behind."""
+    target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    temp_path = Path(temporary)
-    try:
+    remove_stale_temporaries(target.parent, older_than_s=STALE_AFTER_S)
+
+    def stream(out) -> None:
         digest = hashlib.new(algorithm)
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
-            total = int(resp.headers.get("Content-Length") or 0) or None
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            total = int(response.headers.get("Content-Length") or 0)
+            bar = Bar(progress, target.name, total or 1, unit="B", unit_scale=True)
             done = 0
-            while block := resp.read(1 << 16):
-                out.write(block)
-                digest.update(block)
-                done += len(block)
-                if progress is not None:
-                    _progress(progress, target.name, done, total, final=False)
-            out.flush()
-            os.fsync(out.fileno())
-        if progress is not None:
-            _progress(progress, target.name, done, total, final=True)
+            try:
+                while block := response.read(1 << 16):
+                    out.write(block)
+                    digest.update(block)
+                    done += len(block)
+                    if total:
+                        bar.update(done)
+            finally:
+                bar.close()
         if digest.hexdigest() != expected:
             raise ValueError(
                 f"{url} gave {algorithm} {digest.hexdigest()}, expected {expected}; "
                 "the download is corrupt or the file changed upstream, so it was discarded"
             )
-        os.chmod(temp_path, 0o644)  # mkstemp's files are private; a cache file is not
-        os.replace(temp_path, target)
-        return target
-    finally:
-        temp_path.unlink(missing_ok=True)
+
+    return atomic_write(target, stream)
