@@ -8,34 +8,40 @@ import math
 import pytest
 import torch
 
+from trainlab.experiments import book as ledger
 from trainlab.experiments import gradient_descent as book
+from trainlab.experiments.settings import Context, Settings
 from trainlab.optim.descent import gd, newton, preconditioned_gd, train_2d
 
 F64 = torch.float64
 
 
 def test_every_deterministic_number_of_the_book_exactly():
+    ctx = Context(Settings("smoke"), progress=None)
     ours = {}
-    ours.update(book.gd_1d()[0])
-    ours.update(book.newton_runs()[0])
-    two_d = book.gd_2d()[0]
-    exact = [key for key in book.BOOK if not key.startswith("gd 2-D")]
+    for experiment in (book.gd_1d, book.newton_runs, book.gd_2d):
+        ours.update({n.key: n.ours for n in experiment(ctx).numbers})
+    exact = [
+        k for k in ledger.ENTRIES if k.startswith(("gd.x2.", "gd.xcos", "newton.c", "newton.x"))
+    ]
     assert len(exact) == 7
     for key in exact:
-        assert ours[key] == book.BOOK[key], key  # bit for bit in float64
+        assert ours[key] == ledger.ENTRIES[key].book, key  # bit for bit in float64
     # x1 = −5·0.8²⁰, x2 = −2·0.6²⁰ in exact arithmetic; 20 roundings away in float64
-    assert two_d["gd 2-D x1"] == pytest.approx(book.BOOK["gd 2-D x1"], rel=1e-14)
-    assert two_d["gd 2-D x2"] == pytest.approx(book.BOOK["gd 2-D x2"], rel=1e-14)
-    assert f"{two_d['gd 2-D x1']:f}, {two_d['gd 2-D x2']:f}" == "-0.057646, -0.000073"
+    x1, x2 = ours["gd.2d"]
+    assert x1 == pytest.approx(-5 * 0.8**20, rel=1e-14) and x2 == pytest.approx(
+        -2 * 0.6**20, rel=1e-14
+    )
+    assert f"{x1:f}, {x2:f}" == "-0.057646, -0.000073"
 
 
 def test_autograd_agrees_with_the_books_hand_written_gradients():
     c = 0.15 * math.pi
     f = lambda x: x * torch.cos(c * x)  # noqa: E731
     ours = gd(f, 10.0, 2.0, 10)
-    assert float(ours.x) == pytest.approx(book.BOOK["gd x·cos(cx), η=2"], rel=1e-12)
+    assert float(ours.x) == pytest.approx(ledger.ENTRIES["gd.xcos.eta2"].book, rel=1e-12)
     assert float(newton(f, 10.0, 0.5, 10).x) == pytest.approx(
-        book.BOOK["newton x·cos(cx), η=0.5"], rel=1e-10
+        ledger.ENTRIES["newton.xcos.eta0.5"].book, rel=1e-10
     )
 
 

@@ -63,5 +63,6 @@ def test_a_gradient_of_zero_is_convergence_and_non_convex_exact_steps_fail():
 
 
 def test_unknown_method():
-    with pytest.raises(ValueError, match="method must be 'backtracking', 'wolfe', 'exact' or 'bisection'"):
+    message = "method must be 'backtracking', 'wolfe', 'exact' or 'bisection'"
+    with pytest.raises(ValueError, match=message):
         line_search_gd(quadratic, torch.ones(2), "golden")

@@ -23,10 +23,8 @@ def as_start(x0: float | Tensor, dtype: torch.dtype | None = None) -> Tensor:
     """x0 as a new floating-point tensor: a Python number becomes float64 (the precision the
     book's Python floats have), a floating tensor keeps its dtype, an integer tensor becomes
     float64; ``dtype`` overrides. Non-finite entries are refused."""
-    if isinstance(x0, Tensor):
-        x = x0.detach().clone()
-    else:  # Python numbers and sequences: float64, as the book's floats
-        x = torch.as_tensor(x0, dtype=torch.float64)
+    # Python numbers and sequences become float64, the precision of the book's floats
+    x = x0.detach().clone() if isinstance(x0, Tensor) else torch.as_tensor(x0, dtype=torch.float64)
     if dtype is not None:
         x = x.to(dtype)
     elif not x.is_floating_point():

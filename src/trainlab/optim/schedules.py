@@ -13,8 +13,10 @@ The book's schedules (the gradient-descent unit's SGD section):
 * polynomial η_t = η₀·(βt + 1)^(−α) -- :func:`polynomial`; the book's α = 0.5, β = 0.1 keeps
   converging (:func:`book_polynomial`).
 
-The book's code increments its counter *before* computing the rate, so its first step uses t = 1:
-call a schedule with t = 1, 2, ... to get the book's sequence (see :func:`book_exponential`).
+Convention: t counts the steps taken before this one, so the first step uses schedule(0). The
+book's code starts its counter at 1 and increments it *before* computing the rate, so its step k
+(k = 1, 2, …) uses t = k + 1: call a schedule with t = 2, 3, … to get the book's sequence (see
+:func:`book_exponential`).
 
 :class:`ScheduledLR` lets any schedule drive a ``torch.optim`` optimizer as an LR scheduler.
 """
@@ -233,9 +235,10 @@ def join(schedules: Sequence[Callable[[int], float]], boundaries: Sequence[int])
 def book_exponential() -> Schedule:
     """The book's exponential schedule, η_t = e^(−0.1·t) = ``exponential(1.0, 0.1)``.
 
-    The book's code advances its counter before computing the rate (``t += 1; return
-    math.exp(-0.1 * t)``), so its first step uses t = 1. To reproduce its rates, call this
-    schedule with t = 1, 2, 3, ...: ``[book_exponential()(t) for t in range(1, steps + 1)]``.
+    The book's code starts its counter at t = 1 and advances it before computing the rate
+    (``t += 1; return math.exp(-0.1 * t)``), so its first step uses t = 2. To reproduce its
+    rates, call this schedule with t = 2, 3, …: ``[book_exponential()(t) for t in range(2,
+    steps + 2)]``.
     """
     return exponential(1.0, 0.1)
 
@@ -243,8 +246,8 @@ def book_exponential() -> Schedule:
 def book_polynomial() -> Schedule:
     """The book's polynomial schedule, η_t = (0.1·t + 1)^(−0.5) = ``polynomial(1.0, 0.5, 0.1)``.
 
-    As for :func:`book_exponential`, the book's counter is incremented before use, so its first
-    step uses t = 1: call this schedule with t = 1, 2, 3, ... to reproduce the book.
+    As for :func:`book_exponential`, the book's counter starts at 1 and is incremented before
+    use, so its first step uses t = 2: call this schedule with t = 2, 3, … to reproduce the book.
     """
     return polynomial(1.0, 0.5, 0.1)
 
@@ -270,6 +273,11 @@ class ScheduledLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         lr = float(self.schedule(self.last_epoch))
+        if not (lr >= 0 and math.isfinite(lr)):
+            raise ValueError(
+                f"the schedule {self.schedule!r} gave lr = {lr!r} at step {self.last_epoch}; a "
+                "learning rate must be a finite number >= 0 (check the schedule's parameters)"
+            )
         return [lr] * len(self.optimizer.param_groups)
 
     def state_dict(self) -> dict[str, Any]:

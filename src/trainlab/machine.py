@@ -1,0 +1,97 @@
+"""What a measurement ran on: the processor and the instruction-set extensions that matter for
+torch's kernels, cores, threads, load, and the versions of torch and its oneDNN — so that
+figures taken on two machines are never compared as if they were equal. Used by the report and
+by every benchmark."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+__all__ = ["describe", "summary_line"]
+
+_ISA = (
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_bf16",
+    "avx512_vnni",
+    "amx_tile",
+    "amx_bf16",
+    "asimd",
+    "sve",
+)
+
+
+def _cpuinfo() -> tuple[str, list[str]]:
+    model, flags = platform.processor() or platform.machine(), []
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return model, flags
+    if m := re.search(r"^model name\s*:\s*(.+)$", text, re.M):
+        model = m.group(1).strip()
+    if m := re.search(r"^(?:flags|Features)\s*:\s*(.+)$", text, re.M):
+        present = set(m.group(1).split())
+        flags = [f for f in _ISA if f in present]
+    return model, flags
+
+
+def _onednn() -> str | None:
+    import torch
+
+    if m := re.search(r"oneDNN v([\d.]+)", torch.__config__.show()):
+        return m.group(1)
+    return None
+
+
+def _git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def describe(device: str = "cpu") -> dict[str, Any]:
+    """The machine's facts as a JSON-able dict."""
+    import torch
+
+    model, flags = _cpuinfo()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    facts = {
+        "cpu": model,
+        "isa": flags,
+        "cores": usable,
+        "threads": torch.get_num_threads(),
+        "load_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "device": device,
+        "torch": torch.__version__,
+        "onednn": _onednn(),
+        "python": platform.python_version(),
+        "git_commit": _git_commit(),
+    }
+    if device.startswith("cuda") and torch.cuda.is_available():
+        facts["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return facts
+
+
+def summary_line(facts: dict[str, Any] | None = None) -> str:
+    """One line for a benchmark's header."""
+    f = facts or describe()
+    isa = ",".join(f["isa"]) or "none listed"
+    return (
+        f"CPU {f['cpu']} ({isa}) | {f['cores']} cores, torch threads {f['threads']} | load "
+        f"{f['load_1min']} | torch {f['torch']}, oneDNN {f['onednn']} | python {f['python']}"
+    )
