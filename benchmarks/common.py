@@ -14,13 +14,12 @@ import gc
 import json
 import math
 import os
-import platform
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 
-import torch
+from trainlab.machine import describe, summary_line
 
 # Other processes' load, in busy cores, above which timings are reported as disturbed.
 DISTURBED_CORES = 0.25
@@ -29,18 +28,6 @@ DISTURBED_CORES = 0.25
 # --------------------------------------------------------------------------------------------
 # The machine
 # --------------------------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name from /proc/cpuinfo (Linux), else whatever platform knows."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def cpu_busy_seconds() -> float | None:
@@ -179,26 +166,14 @@ class SampleStats:
 
 
 def environment_line(*extra: str) -> str:
-    """The header's line on the software and the machine: torch and its thread count, the CPU,
-    Python, then `extra` fields, joined by ' | '."""
-    fields = [
-        f"torch {torch.__version__}",
-        f"threads {torch.get_num_threads()}",
-        f"CPU {cpu_model()}",
-        f"python {platform.python_version()}",
-        *extra,
-    ]
-    return " | ".join(fields)
+    """The header's line on the machine and the software (trainlab.machine's facts: processor,
+    ISA extensions, cores, threads, load, torch, oneDNN), then `extra`, joined by ' | '."""
+    return " | ".join([summary_line(), *extra])
 
 
 def environment_meta() -> dict:
     """The same facts for the JSON output's "meta"."""
-    return {
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "cpu": cpu_model(),
-        "python": platform.python_version(),
-    }
+    return describe()
 
 
 def load_average_line() -> str:

@@ -28,6 +28,8 @@ _ISA = (
 
 
 def _cpuinfo() -> tuple[str, list[str]]:
+    """The processor's name with its family and model numbers (a virtual machine may name only
+    the vendor: "AMD EPYC" is Zen 3 in family 25, Zen 5 in family 26), and the ISA flags."""
     model, flags = platform.processor() or platform.machine(), []
     try:
         text = Path("/proc/cpuinfo").read_text()
@@ -35,6 +37,10 @@ def _cpuinfo() -> tuple[str, list[str]]:
         return model, flags
     if m := re.search(r"^model name\s*:\s*(.+)$", text, re.M):
         model = m.group(1).strip()
+    family = re.search(r"^cpu family\s*:\s*(\d+)$", text, re.M)
+    number = re.search(r"^model\s*:\s*(\d+)$", text, re.M)
+    if family and number:
+        model += f" (family {family.group(1)}, model {number.group(1)})"
     if m := re.search(r"^(?:flags|Features)\s*:\s*(.+)$", text, re.M):
         present = set(m.group(1).split())
         flags = [f for f in _ISA if f in present]
@@ -44,7 +50,7 @@ def _cpuinfo() -> tuple[str, list[str]]:
 def _onednn() -> str | None:
     import torch
 
-    if m := re.search(r"oneDNN v([\d.]+)", torch.__config__.show()):
+    if m := re.search(r"(?:oneDNN|MKL-DNN) v([\d.]+)", torch.__config__.show()):
         return m.group(1)
     return None
 
@@ -75,6 +81,7 @@ def describe(device: str = "cpu") -> dict[str, Any]:
         "isa": flags,
         "cores": usable,
         "threads": torch.get_num_threads(),
+        "kernels": torch.backends.cpu.get_cpu_capability(),  # the ISA torch's kernels dispatch to
         "load_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "device": device,
         "torch": torch.__version__,
@@ -92,6 +99,7 @@ def summary_line(facts: dict[str, Any] | None = None) -> str:
     f = facts or describe()
     isa = ",".join(f["isa"]) or "none listed"
     return (
-        f"CPU {f['cpu']} ({isa}) | {f['cores']} cores, torch threads {f['threads']} | load "
-        f"{f['load_1min']} | torch {f['torch']}, oneDNN {f['onednn']} | python {f['python']}"
+        f"CPU {f['cpu']} ({isa}; torch kernels {f['kernels']}) | {f['cores']} cores, "
+        f"torch threads {f['threads']} | load {f['load_1min']} | torch {f['torch']}, "
+        f"oneDNN {f['onednn']} | python {f['python']}"
     )
