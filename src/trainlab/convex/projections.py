@@ -83,6 +83,12 @@ def project_simplex(v: Tensor, radius: float = 1.0) -> Tensor:
     w = v − max(v): then u₁ = 0 exactly, the test at j = 1 reads radius > 0 — so ρ ≥ 1 even
     when the radius is below the rounding unit of the largest entry — and the largest entry
     keeps all of a tiny radius instead of losing it to rounding.
+
+    >>> project_simplex(torch.tensor([0.5, 2.0, -1.0]))
+    tensor([0., 1., 0.])
+    >>> project_simplex(torch.tensor([[0.4, 0.4], [3.0, 1.0]]))
+    tensor([[0.5000, 0.5000],
+            [1.0000, 0.0000]])
     """
     _check_vector(v)
     radius = _check_radius(radius)

@@ -39,7 +39,12 @@ def grouped_conv_cost(
     are the output's size (the input's at stride 1 with padding (k − 1)/2).
 
     ``grouped_conv_cost(128, 128, 3, 32, 56, 56)`` (ResNeXt-50's first 3×3, no bias) has
-    4,608 weights, 1/32 of the 147,456 of ``groups=1``.
+    4,608 weights, 1/32 of the 147,456 of ``groups=1``:
+
+    >>> grouped_conv_cost(128, 128, 3, 32, 56, 56, bias=False)
+    ConvCost(parameters=4608, multiply_adds=14450688)
+    >>> grouped_conv_cost(128, 128, 3, 1, 56, 56, bias=False).parameters
+    147456
     """
     k_h, k_w = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     sizes = {

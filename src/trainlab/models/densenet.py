@@ -39,7 +39,11 @@ def conv_block(
 
 class DenseBlock(nn.Module):
     """The book's dense block: ``num_convs`` conv blocks, each output concatenated onto its input.
-    ``DenseBlock(2, 3, 10)`` maps (4, 3, 8, 8) to (4, 23, 8, 8)."""
+    ``DenseBlock(2, 3, 10)`` maps (4, 3, 8, 8) to (4, 23, 8, 8):
+
+    >>> DenseBlock(2, 3, 10)(torch.zeros(4, 3, 8, 8)).shape
+    torch.Size([4, 23, 8, 8])
+    """
 
     def __init__(
         self,
@@ -65,7 +69,11 @@ def transition_block(
     in_channels: int, out_channels: int, norm_layer: NormLayer = BatchNorm2d
 ) -> nn.Sequential:
     """The book's transition: BN → ReLU → conv 1×1 → average pool 2/2.
-    ``transition_block(23, 10)`` maps (4, 23, 8, 8) to (4, 10, 4, 4)."""
+    ``transition_block(23, 10)`` maps (4, 23, 8, 8) to (4, 10, 4, 4):
+
+    >>> transition_block(23, 10)(torch.zeros(4, 23, 8, 8)).shape
+    torch.Size([4, 10, 4, 4])
+    """
     return nn.Sequential(
         norm_layer(in_channels),
         nn.ReLU(),
@@ -84,7 +92,15 @@ def book_densenet(
     """The book's DenseNet: ResNet's stem (conv 7×7/2, 64 channels → BN → ReLU → max-pool 3/2),
     four dense blocks of 4 convs with growth 32, transitions that halve the channels, then
     BN → ReLU → global average pooling → linear. At 96×96 the channels run
-    64 → 192 → 96 → 224 → 112 → 240 → 120 → 248 and the maps 48 → 24 → 12 → 6 → 3."""
+    64 → 192 → 96 → 224 → 112 → 240 → 120 → 248 and the maps 48 → 24 → 12 → 6 → 3:
+
+    >>> from trainlab.models import summarize
+    >>> rows = summarize(book_densenet(), (1, 1, 96, 96))
+    >>> [r.output_shape[1] for r in rows[3:11]]
+    [64, 192, 96, 224, 112, 240, 120, 248]
+    >>> [r.output_shape[2] for r in (rows[0], *rows[3:11:2])]
+    [48, 24, 12, 6, 3]
+    """
     net = nn.Sequential(
         nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),
         norm_layer(64),

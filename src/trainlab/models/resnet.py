@@ -138,27 +138,47 @@ class ResNet(nn.Module):
 
 
 def resnet18(**kwargs) -> ResNet:
-    """ResNet-18: BasicBlock, (2, 2, 2, 2). 11,689,512 parameters at 3 channels, 1000 classes."""
+    """ResNet-18: BasicBlock, (2, 2, 2, 2). 11,689,512 parameters at 3 channels, 1000 classes:
+
+    >>> sum(p.numel() for p in resnet18().parameters())
+    11689512
+    """
     return ResNet(BasicBlock, (2, 2, 2, 2), **kwargs)
 
 
 def resnet34(**kwargs) -> ResNet:
-    """ResNet-34: BasicBlock, (3, 4, 6, 3). 21,797,672 parameters at 3 channels, 1000 classes."""
+    """ResNet-34: BasicBlock, (3, 4, 6, 3). 21,797,672 parameters at 3 channels, 1000 classes:
+
+    >>> sum(p.numel() for p in resnet34().parameters())
+    21797672
+    """
     return ResNet(BasicBlock, (3, 4, 6, 3), **kwargs)
 
 
 def resnet50(**kwargs) -> ResNet:
-    """ResNet-50: Bottleneck, (3, 4, 6, 3). 25,557,032 parameters at 3 channels, 1000 classes."""
+    """ResNet-50: Bottleneck, (3, 4, 6, 3). 25,557,032 parameters at 3 channels, 1000 classes:
+
+    >>> sum(p.numel() for p in resnet50().parameters())
+    25557032
+    """
     return ResNet(Bottleneck, (3, 4, 6, 3), **kwargs)
 
 
 def resnet101(**kwargs) -> ResNet:
-    """ResNet-101: Bottleneck, (3, 4, 23, 3). 44,549,160 parameters at 3 channels, 1000 classes."""
+    """ResNet-101: Bottleneck, (3, 4, 23, 3). 44,549,160 parameters at 3 channels, 1000 classes:
+
+    >>> sum(p.numel() for p in resnet101().parameters())
+    44549160
+    """
     return ResNet(Bottleneck, (3, 4, 23, 3), **kwargs)
 
 
 def resnet152(**kwargs) -> ResNet:
-    """ResNet-152: Bottleneck, (3, 8, 36, 3). 60,192,808 parameters at 3 channels, 1000 classes."""
+    """ResNet-152: Bottleneck, (3, 8, 36, 3). 60,192,808 parameters at 3 channels, 1000 classes:
+
+    >>> sum(p.numel() for p in resnet152().parameters())
+    60192808
+    """
     return ResNet(Bottleneck, (3, 8, 36, 3), **kwargs)
 
 
@@ -207,6 +227,13 @@ def book_resnet18(
     Convolutions keep their bias and the 1×1 shortcuts have no BN, as in the book: 11,178,378
     parameters with 1 input channel and 10 classes. Module names follow the book
     (``resnet_block1`` ... ``resnet_block4``, ``global_avg_pool``, ``fc``).
+
+    >>> import torch
+    >>> net = book_resnet18()
+    >>> sum(p.numel() for p in net.parameters())
+    11178378
+    >>> net(torch.zeros(2, 1, 96, 96)).shape
+    torch.Size([2, 10])
     """
     net = nn.Sequential(
         nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),

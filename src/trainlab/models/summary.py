@@ -28,7 +28,14 @@ def summarize(
     rows cover all parameters): its output shape and parameter count.
 
     ``summarize(book_resnet18(), (1, 1, 224, 224))`` gives the book's walk: (1, 64, 112, 112)
-    after the stem conv, ..., (1, 512, 7, 7) after the last stage, (1, 10) at the end.
+    after the stem conv, ..., (1, 512, 7, 7) after the last stage, (1, 10) at the end:
+
+    >>> from trainlab.models import book_resnet18
+    >>> rows = summarize(book_resnet18(), (1, 1, 224, 224))
+    >>> rows[0].output_shape, rows[7].name, rows[7].output_shape, rows[-1].output_shape
+    ((1, 64, 112, 112), 'resnet_block4', (1, 512, 7, 7), (1, 10))
+    >>> sum(r.num_params for r in rows)
+    11178378
     """
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}")

@@ -53,6 +53,18 @@ class BatchNorm(nn.Module):
 
     ``track_running_stats=False`` keeps no running statistics and normalizes with batch
     statistics in evaluation mode too.
+
+    One batch of the values 1 and 3 (mean 2, biased variance 1, unbiased 2) from the initial
+    running mean 0 and variance 1: both conventions move the mean to 0.2; torch's records the
+    unbiased variance (0.9·1 + 0.1·2 = 1.1), the book's the biased one (0.9·1 + 0.1·1 = 1):
+
+    >>> import torch
+    >>> from trainlab.nn import BatchNorm1d
+    >>> x = torch.tensor([[1.0], [3.0]])
+    >>> torch_bn, book_bn = BatchNorm1d(1), BatchNorm1d(1, momentum=0.9, convention="book")
+    >>> _ = torch_bn(x), book_bn(x)
+    >>> torch_bn.running_mean, torch_bn.running_var, book_bn.running_var
+    (tensor([0.2000]), tensor([1.1000]), tensor([1.]))
     """
 
     _version = 2

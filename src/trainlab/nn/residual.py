@@ -58,7 +58,12 @@ class Residual(nn.Module):
 
     As in the book the convolutions keep their bias and the 1×1 shortcut has no BN.
     ``Residual(3, 3)`` maps (4, 3, 6, 6) to (4, 3, 6, 6);
-    ``Residual(3, 6, use_1x1conv=True, stride=2)`` maps it to (4, 6, 3, 3).
+    ``Residual(3, 6, use_1x1conv=True, stride=2)`` maps it to (4, 6, 3, 3):
+
+    >>> import torch
+    >>> x = torch.randn(4, 3, 6, 6)
+    >>> Residual(3, 3)(x).shape, Residual(3, 6, use_1x1conv=True, stride=2)(x).shape
+    (torch.Size([4, 3, 6, 6]), torch.Size([4, 6, 3, 3]))
     """
 
     def __init__(
@@ -153,7 +158,13 @@ class ResNeXtBlock(nn.Module):
     convolution with 32 // 16 = 2 groups of 16 channels. Here ``groups`` is g, so
     ``ResNeXtBlock(32, 16, 1)`` has 16 groups of 2 channels (same shapes, 1/8 of the 3×3
     weights); ``ResNeXtBlock.as_printed(32, 16, 1)`` builds the book's exact layer, which is
-    ``ResNeXtBlock(32, 2, 1)``.
+    ``ResNeXtBlock(32, 2, 1)``:
+
+    >>> import torch
+    >>> ResNeXtBlock(32, 16, 1)(torch.zeros(4, 32, 96, 96)).shape
+    torch.Size([4, 32, 96, 96])
+    >>> ResNeXtBlock(32, 16, 1).conv2.weight.shape, ResNeXtBlock.as_printed(32, 16, 1).conv2.groups
+    (torch.Size([32, 2, 3, 3]), 2)
     """
 
     def __init__(
