@@ -38,7 +38,8 @@ def test_help_explains_every_flag(capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "--lr", "-1"], "argument --lr: must be a positive number, got -1.0"),
+        (["train", "--lr", "-1"], "argument --lr: must be a positive finite number, got -1.0"),
+        (["train", "--seed", str(2**70)], "argument --seed: must lie in [0, 2**63 − 1]"),
         (["train", "--epochs", "0"], "argument --epochs: must be a positive integer, got 0"),
         (["train", "--model", "vgg"], "argument --model: invalid choice: 'vgg'"),
     ],
@@ -57,6 +58,7 @@ def test_missing_data_offline_is_one_clear_line(tmp_path, capsys, monkeypatch):
     code = main(["train", "--data-dir", str(tmp_path), "--no-download", "--out", str(tmp_path)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and err[0].startswith("trainlab: error: Fashion-MNIST")
+    assert str(tmp_path) in err[0] and "--data-dir DIR" in err[0] and "data_dir=" not in err[0]
 
 
 def test_a_short_run_writes_history_figure_and_checkpoint(shared_data, tmp_path):
@@ -85,7 +87,6 @@ def test_a_short_run_writes_history_figure_and_checkpoint(shared_data, tmp_path)
         "history.csv",
         "history.json",
         "curves.png",
-        "checkpoint.json",
         "checkpoint.safetensors",
     ):
         assert (out / name).is_file()
@@ -131,3 +132,135 @@ def test_train_runs_under_jemalloc_when_installed_unless_turned_off(shared_data,
         [*base, "--out", str(tmp_path / "b")], capture_output=True, text=True, env=env, timeout=300
     )
     assert plain.returncode == 0 and "(allocator: system malloc)" in plain.stdout
+
+
+def _one_line(capsys, argv, fragment, code=None):
+    result = main(argv)
+    text = capsys.readouterr().err
+    err = [line for line in text.splitlines() if line.startswith("trainlab: error:")]
+    assert len(err) == 1 and fragment in err[0] and "Traceback" not in text, text
+    if code is not None:
+        assert result == code
+    return err[0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--resize", "1", "--model", "densenet"], "--resize 1: too small for densenet"),
+        (["--resize", "96"], "--resize 96: LeNet's first fully connected layer takes"),
+        (["--resize", "5000", "--model", "resnet18"], "GiB for resnet18's activations"),
+        (["--device", "bogus"], "--device 'bogus' is not a device"),
+        (["--device", "meta"], "trainlab trains on cpu or cuda[:N], not meta"),
+    ],
+)
+def test_flags_that_cannot_work_are_refused_before_any_work(tmp_path, capsys, extra, fragment):
+    _one_line(capsys, ["train", "--out", str(tmp_path / "o"), *extra], fragment, code=2)
+    assert not (tmp_path / "o").exists()  # nothing was started
+
+
+def test_an_output_folder_that_is_a_file_or_read_only_is_refused_at_once(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    _one_line(capsys, ["train", "--out", str(blocker)], "is a file, not a folder", code=2)
+    locked = tmp_path / "ro"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permissions: nothing to test here
+            return
+        _one_line(capsys, ["train", "--out", str(locked)], "is not writable", code=2)
+    finally:
+        locked.chmod(0o700)
+
+
+def test_resume_without_a_checkpoint_is_an_error(tmp_path, capsys):
+    _one_line(capsys, ["train", "--out", str(tmp_path), "--resume"], "--resume: no checkpoint in")
+
+
+def test_a_second_run_on_the_same_out_is_refused_naming_the_first(tmp_path, capsys):
+    from trainlab._io import FolderLock
+
+    with FolderLock(tmp_path):
+        line = _one_line(capsys, ["train", "--out", str(tmp_path), "--subset", "64"], "in use by")
+    assert f"PID {os.getpid()}" in line and "--wait" in line
+
+
+def test_a_full_disk_is_one_line(shared_data, tmp_path, capsys, monkeypatch):
+    import errno
+
+    import trainlab.train.checkpoint as checkpoint
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(checkpoint, "atomic_write_bytes", full)
+    argv = [
+        "train",
+        "--data-dir",
+        str(shared_data),
+        "--subset",
+        "64",
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
+    _one_line(capsys, argv, "the disk is full", code=1)
+
+
+def test_help_and_version_do_not_import_torch():
+    probe = (
+        "import sys, io, contextlib\n"
+        "from trainlab.cli import main\n"
+        "for argv in (['--help'], ['--version'], ['reproduce', '--help']):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        try: main(argv)\n"
+        "        except SystemExit: pass\n"
+        "print('torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr
+    version = subprocess.run(
+        [sys.executable, "-m", "trainlab", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert version.stdout.strip().startswith("trainlab ")
+
+
+def test_help_shows_the_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--help"])
+    text = capsys.readouterr().out
+    assert "(default: quick)" in text and "(default: course)" in text and "--threads" in text
+
+
+def test_sigint_during_train_is_one_line_and_resumable(shared_data, tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "trainlab",
+        "train",
+        "--data-dir",
+        str(shared_data),
+        "--subset",
+        "4096",
+        "--epochs",
+        "30",
+        "--batch-size",
+        "64",
+        "--out",
+        str(out),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not (out / "checkpoint.safetensors").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "interrupted: the checkpoint after the last finished epoch is kept" in err
+    assert "Traceback" not in err

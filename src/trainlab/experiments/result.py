@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from matplotlib.figure import Figure
 
-__all__ = ["Lang", "Number", "Plot", "Result", "Spread", "Text"]
+__all__ = ["Exercise", "ExerciseSpec", "Lang", "Number", "Plot", "Result", "Spread", "Text"]
 
 Lang = Literal["en", "zh"]
 
@@ -96,6 +96,34 @@ class Plot:
 
 
 @dataclass
+class Exercise:
+    """An end-of-section exercise answered: ``answer`` states the finding with the run's own
+    numbers (None when the profile did not run it: ``note`` says how to run it); ``plots`` and
+    ``values`` show the evidence."""
+
+    number: str  # d2l-en numbering, e.g. "12.3.2"
+    question: Text  # paraphrased, in our words
+    kind: Literal["run", "check", "discussion"]
+    answer: Text | None
+    values: dict[str, Any] = field(default_factory=dict)  # numbers behind the answer
+    plots: list[Plot] = field(default_factory=list)
+    note: Text | None = None
+
+
+@dataclass(frozen=True)
+class ExerciseSpec:
+    """How an exercise is answered: ``solve(ctx)`` returns (answer, values, plots). ``cost``
+    "book" marks an answer that needs training too long for the quick profile: it runs only
+    with ``--profile book`` and is listed as such otherwise."""
+
+    number: str
+    question: Text
+    kind: Literal["run", "check", "discussion"]
+    solve: Callable[[Any], tuple[Text, dict[str, Any], list[Plot]]]
+    cost: Literal["quick", "book"] = "quick"
+
+
+@dataclass
 class Result:
     """One experiment's output."""
 
@@ -103,10 +131,12 @@ class Result:
     numbers: list[Number] = field(default_factory=list)
     plots: list[Plot] = field(default_factory=list)
     notes: list[Text] = field(default_factory=list)
+    exercises: list[Exercise] = field(default_factory=list)
 
     def extend(self, others: Sequence[Result]) -> Result:
         for other in others:
             self.numbers += other.numbers
             self.plots += other.plots
             self.notes += other.notes
+            self.exercises += other.exercises
         return self

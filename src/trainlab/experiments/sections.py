@@ -23,10 +23,10 @@ from trainlab.experiments import (
 )
 from trainlab.experiments.book import PAGES
 from trainlab.experiments.catalog import SECTIONS as TITLES
-from trainlab.experiments.result import Result, Text
+from trainlab.experiments.result import Exercise, ExerciseSpec, Result, Text
 from trainlab.experiments.settings import Context
 
-__all__ = ["SECTIONS", "Formula", "Section", "run_section"]
+__all__ = ["SECTIONS", "Formula", "Section", "answer", "run_section"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Section:
     key: str
     formulas: tuple[Formula, ...]
     experiments: tuple[Callable[[Context], Result], ...]
+    exercises: tuple[ExerciseSpec, ...] = ()
 
     @property
     def title(self) -> Text:
@@ -217,7 +218,20 @@ SECTIONS: dict[str, Section] = {
 }
 
 
+def answer(spec: ExerciseSpec, ctx: Context) -> Exercise:
+    """Solve one exercise, unless it needs the book profile and this is not it."""
+    if spec.cost == "book" and ctx.settings.profile != "book":
+        return Exercise(spec.number, spec.question, spec.kind, None, note=Text(
+            "needs longer training than this profile allows: run trainlab reproduce --profile book",
+            "所需训练超出本配置：请运行 trainlab reproduce --profile book"))
+    text, values, plots = spec.solve(ctx)
+    return Exercise(spec.number, spec.question, spec.kind, text, values, plots)
+
+
 def run_section(key: str, ctx: Context) -> Result:
-    """Run every experiment of section ``key`` in ``ctx``; one result for the section."""
+    """Run every experiment of section ``key`` in ``ctx``, then answer its exercises; one
+    result for the section."""
     section = SECTIONS[key]
-    return Result(key).extend([experiment(ctx) for experiment in section.experiments])
+    result = Result(key).extend([experiment(ctx) for experiment in section.experiments])
+    result.exercises = [answer(spec, ctx) for spec in section.exercises]
+    return result

@@ -1,161 +1,294 @@
-"""Run the unit's sections, cache each one as it finishes, and write the report.
+"""Run the unit's sections, cache each as it finishes, and write the report.
 
-Layout of OUT:  sections/KEY/result.json and sections/KEY/*.png (one folder per finished
-section: a re-run with the same settings reuses it, so an interrupted run picks up where it
-stopped), results.json (everything, machine-readable) and index.html (one self-contained page).
+Every combination of profile, edition, seed and device gets its own folder under OUT
+(:func:`run_folder`, e.g. ``report/quick``, ``report/book-e2-seed3``), so a run with other
+settings never overwrites another's results. Inside it: ``sections/KEY/result.json`` with the
+section's figures (SVG, one per language) and ``sections/KEY/checkpoints/`` for its training
+runs; ``results.json`` (everything, machine-readable); ``index.html`` (one self-contained page).
+
+A finished section is reused by the next run with the same settings; an interrupted one resumes
+its training runs from their last finished epoch (the checkpoints), so Ctrl-C or a kill loses
+at most one epoch. A second run on the same folder is refused while the first holds its lock.
+Every file is written atomically.
 """
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import sys
-import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
 import torch
 
 import trainlab
-from trainlab.experiments.sections import SECTIONS, Section, Settings
-from trainlab.report.html import render
+from trainlab._io import FolderLock, atomic_write_bytes, atomic_write_text, remove_stale_temporaries
+from trainlab.experiments import book, errata
+from trainlab.experiments.catalog import DEFAULT_EDITION, LANGUAGES
+from trainlab.experiments.figures import style
+from trainlab.experiments.result import Plot, Result
+from trainlab.experiments.sections import SECTIONS, run_section
+from trainlab.experiments.settings import Context, Settings
+from trainlab.machine import describe
+from trainlab.progress import Bar
 
-__all__ = ["SCHEMA", "reproduce"]
+__all__ = ["SCHEMA", "CacheMismatch", "command_for", "reproduce", "run_folder"]
 
-SCHEMA = "trainlab-results-1"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w") as file:
-        file.write(text)
-    os.chmod(temporary, 0o644)  # mkstemp makes files private; a report is for reading
-    os.replace(temporary, path)
-
-
-def _settings_key(settings: Settings) -> dict[str, Any]:
-    return {
-        "profile": settings.profile,
-        "seed": settings.seed,
-        "device": settings.device,
-        "data_dir": str(settings.data_dir) if settings.data_dir else None,
-        "allow_fallback": settings.allow_fallback,
-    }
+SCHEMA = "trainlab-results-2"
 
 
-def _command(settings: Settings, out: Path, key: str) -> str:
-    parts = [
-        "trainlab reproduce",
-        f"--profile {settings.profile}",
-        f"--only {key}",
-        f"--out {out}",
-        f"--seed {settings.seed}",
-        f"--device {settings.device}",
-    ]
+class CacheMismatch(RuntimeError):
+    """The run folder holds sections made with other settings."""
+
+
+def run_folder(out: Path, settings: Settings) -> Path:
+    """OUT/<profile>[-<edition>][-seed<N>][-<device>]: one folder per set of settings that
+    changes results (the default edition, seed 0 and the CPU leave no suffix)."""
+    parts = [settings.profile]
+    if settings.edition != DEFAULT_EDITION:
+        parts.append(settings.edition)
+    if settings.seed != 0:
+        parts.append(f"seed{settings.seed}")
+    if settings.device != "cpu":
+        parts.append(settings.device.replace(":", ""))
+    return out / "-".join(parts)
+
+
+def command_for(
+    settings: Settings, out: Path, only: list[str] | None = None, lang: str = "en"
+) -> str:
+    """The command that reruns exactly these settings (so it hits the same cache)."""
+    parts = ["trainlab reproduce", f"--profile {settings.profile}", f"--edition {settings.edition}"]
+    if only:
+        parts.append(f"--only {','.join(only)}")
+    parts += [f"--out {out}", f"--seed {settings.seed}", f"--device {settings.device}"]
     if settings.data_dir:
         parts.append(f"--data-dir {settings.data_dir}")
+    if not settings.allow_fallback:
+        parts.append("--no-fallback")
+    if not settings.download:
+        parts.append("--no-download")
+    if lang != "en":
+        parts.append(f"--lang {lang}")
     return " ".join(parts)
 
 
-def _save_section(
-    folder: Path, section: Section, seconds: float, settings: Settings, command: str
-) -> dict[str, Any]:
-    folder.mkdir(parents=True, exist_ok=True)
+def _rows(result: Result) -> list[dict[str, Any]]:
+    rows = []
+    for number in result.numbers:
+        entry = book.entry(number.key)
+        status, band = book.compare(entry, number)
+        rows.append(
+            {
+                "key": number.key,
+                "label": entry.label.as_dict(),
+                "kind": entry.kind,
+                "ours": number.ours,
+                "book": entry.book,
+                "band": list(band) if band is not None else None,
+                "derivation": entry.derivation.as_dict() if entry.derivation else None,
+                "sources": [s.as_dict() for s in entry.sources],
+                "decimals": entry.decimals,
+                "status": status,
+                "spread": number.spread.as_dict() if number.spread else None,
+                "detail": number.detail.as_dict() if number.detail else None,
+            }
+        )
+    return rows
+
+
+def _save_figures(folder: Path, plots: list[Plot], run: Path) -> list[dict[str, Any]]:
     figures = []
-    for name, figure in section.figures.items():
-        figure.savefig(folder / f"{name}.png", dpi=90)
-        figures.append(f"sections/{section.key}/{name}.png")
-    record = {
-        "key": section.key,
-        "title": section.title,
-        "formulas": section.formulas,
-        "dataset": section.dataset,
-        "notes": section.notes,
+    for plot in plots:
+        files = {}
+        for lang in LANGUAGES:
+            with style(lang):
+                figure = plot.draw(lang)
+                buffer = io.BytesIO()
+                figure.savefig(buffer, format="svg")
+            path = folder / f"{plot.key}.{lang}.svg"
+            atomic_write_bytes(path, buffer.getvalue())
+            files[lang] = str(path.relative_to(run))
+        figures.append(
+            {
+                "key": plot.key,
+                "files": files,
+                "caption": plot.caption.as_dict(),
+                "alt": plot.alt.as_dict(),
+                "sweep": plot.sweep,
+            }
+        )
+    return figures
+
+
+def _record(
+    key: str, result: Result, ctx: Context, seconds: float, folder: Path, run: Path, command: str
+) -> dict[str, Any]:
+    section = SECTIONS[key]
+    return {
+        "key": key,
+        "title": section.title.as_dict(),
+        "pages": [list(p) for p in section.pages],
+        "formulas": [
+            {"tex": f.tex, "code": f.code, "caption": f.caption.as_dict()} for f in section.formulas
+        ],
+        "data": list(ctx.datasets.values()),
         "seconds": round(seconds, 2),
-        "figures": figures,
         "command": command,
-        "settings": _settings_key(settings),
-        "numbers": [dict(asdict(n), status=n.status) for n in section.numbers],
+        "settings": ctx.settings.key(),
+        "rows": _rows(result),
+        "figures": _save_figures(folder, result.plots, run),
+        "notes": [n.as_dict() for n in result.notes],
+        "exercises": [
+            {
+                "number": e.number,
+                "question": e.question.as_dict(),
+                "kind": e.kind,
+                "answer": e.answer.as_dict() if e.answer else None,
+                "values": e.values,
+                "figures": _save_figures(folder, e.plots, run),
+                "note": e.note.as_dict() if e.note else None,
+            }
+            for e in result.exercises
+        ],
     }
-    _write_atomic(folder / "result.json", json.dumps(record, indent=1, ensure_ascii=False))
-    return record
 
 
-def _cached(folder: Path, settings: Settings) -> dict[str, Any] | None:
+def _cached(folder: Path, settings: Settings, run: Path, force: bool) -> dict[str, Any] | None:
     path = folder / "result.json"
-    if not path.is_file():
-        return None
     try:
         record = json.loads(path.read_text())
-    except json.JSONDecodeError:
+    except (OSError, json.JSONDecodeError):
         return None
-    if record.get("settings") != _settings_key(settings):
-        return None
-    if record["dataset"].startswith("FALLBACK"):  # the real data may be reachable this time
-        return None
-    if not all((folder.parent.parent / f).is_file() for f in record["figures"]):
-        return None
+    if record.get("settings") != settings.key():
+        if force:
+            return None
+        raise CacheMismatch(
+            f"{folder} holds a result made with other settings ({record.get('settings')}); this "
+            f"run has {settings.key()}. Pass --force to replace it, or choose another --out"
+        )
+    if any(d.get("fallback") for d in record.get("data", [])):
+        return None  # the real data may be reachable this time
+    for figure in record.get("figures", []):
+        for file in figure["files"].values():
+            target = run / file
+            if not target.is_file() or target.stat().st_size == 0:
+                return None
     return record
 
 
 def _summary(record: dict[str, Any]) -> str:
-    statuses = [n["status"] for n in record["numbers"]]
-    counts = {s: statuses.count(s) for s in ("exact match", "mismatch", "in band", "out of band")}
-    checked = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "no book numbers"
-    return f"{checked}; {record['seconds']:.1f} s"
+    statuses = [r["status"] for r in record["rows"]]
+    counts = {s: statuses.count(s) for s in dict.fromkeys(statuses)}
+    return ", ".join(f"{v} {k}" for k, v in counts.items()) + f"; {record['seconds']:.1f} s"
 
 
 def reproduce(
     settings: Settings,
     out: Path,
     only: list[str] | None = None,
-    log: TextIO | None = sys.stdout,
+    log: TextIO | str | None = "stdout",
+    progress: TextIO | str | None = "stderr",
+    force: bool = False,
+    lang: str = "en",
+    wait: bool = False,
 ) -> dict[str, Any]:
-    """Run (or reuse from the cache) the chosen sections, then write results.json and index.html
-    covering every section finished with these settings. Returns the results document."""
+    """Run (or reuse from the cache) the chosen sections, then write results.json and
+    index.html covering every section finished with these settings. Returns the results.
+    ``log`` (section lines) and ``progress`` (bars) default to this process's stdout and
+    stderr; None silences them."""
+    from trainlab.report.html import render  # after the runs: the page needs only their records
+
+    log = sys.stdout if log == "stdout" else log  # resolved now: the streams of this call
+    progress = sys.stderr if progress == "stderr" else progress
     keys = only or list(SECTIONS)
     unknown = [k for k in keys if k not in SECTIONS]
     if unknown:
         raise ValueError(f"unknown section(s) {unknown}; choose from {', '.join(SECTIONS)}")
-    out.mkdir(parents=True, exist_ok=True)
+    run = run_folder(out, settings).resolve()
+    with FolderLock(run, wait=wait):
+        records = _run_sections(settings, out, run, keys, log, progress, force, lang)
+        document = _document(settings, out, run, records, lang)
+        atomic_write_text(run / "results.json", json.dumps(document, indent=1, ensure_ascii=False))
+        atomic_write_text(run / "index.html", render(document, run, lang))
+    if log:
+        log.write(
+            f"report: {(run / 'index.html').as_uri()}\nresults: {(run / 'results.json').as_uri()}\n"
+        )
+    return document
+
+
+def _run_sections(settings, out, run, keys, log, progress, force, lang) -> list[dict[str, Any]]:
     records = []
-    for i, key in enumerate(keys, start=1):
-        folder = out / "sections" / key
-        record = _cached(folder, settings)
-        if record is not None:
-            if log:
-                log.write(f"[{i}/{len(keys)}] {key}: cached ({_summary(record)})\n")
-        else:
-            if log:
-                log.write(f"[{i}/{len(keys)}] {key}: running ...\n")
-                log.flush()
-            start = time.perf_counter()
-            section = SECTIONS[key](settings)
-            record = _save_section(
-                folder, section, time.perf_counter() - start, settings, _command(settings, out, key)
-            )
-            if log:
-                log.write(f"[{i}/{len(keys)}] {key}: {_summary(record)}\n")
-        records.append(record)
-    # The report covers every section finished with these settings, not only those run now.
+    bar = Bar(progress, "sections", len(keys), unit="section")
+    try:
+        for i, key in enumerate(keys, start=1):
+            folder = run / "sections" / key
+            folder.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(folder)
+            record = _cached(folder, settings, run, force)
+            if record is not None:
+                if log:
+                    log.write(f"[{i}/{len(keys)}] {key}: cached ({_summary(record)})\n")
+            else:
+                if log:
+                    log.write(f"[{i}/{len(keys)}] {key}: running …\n")
+                    log.flush()
+                checkpoints = folder / "checkpoints"
+                checkpoints.mkdir(exist_ok=True)
+                remove_stale_temporaries(checkpoints)
+                ctx = Context(settings, checkpoints, progress)
+                start = time.perf_counter()
+                result = run_section(key, ctx)
+                command = command_for(settings, out, [key], lang)
+                record = _record(
+                    key, result, ctx, time.perf_counter() - start, folder, run, command
+                )
+                atomic_write_text(
+                    folder / "result.json", json.dumps(record, indent=1, ensure_ascii=False)
+                )
+                if log:
+                    log.write(f"[{i}/{len(keys)}] {key}: {_summary(record)}\n")
+            records.append(record)
+            bar.update(i, section=key)
+    finally:
+        bar.close()
     ran = {r["key"] for r in records}
-    for key in SECTIONS:
-        cached = None if key in ran else _cached(out / "sections" / key, settings)
-        if cached is not None:
-            records.append(cached)
+    for key in SECTIONS:  # the report covers every section finished with these settings
+        if key not in ran:
+            try:
+                cached = _cached(run / "sections" / key, settings, run, force=True)
+            except CacheMismatch:
+                cached = None
+            if cached is not None:
+                records.append(cached)
     records.sort(key=lambda r: list(SECTIONS).index(r["key"]))
-    document = {
+    return records
+
+
+def _document(settings, out, run, records, lang) -> dict[str, Any]:
+    present = {r["key"] for r in records}
+    missing = [
+        {
+            "key": k,
+            "title": SECTIONS[k].title.as_dict(),
+            "command": command_for(settings, out, [k], lang),
+        }
+        for k in SECTIONS
+        if k not in present
+    ]
+    return {
         "schema": SCHEMA,
         "trainlab_version": trainlab.__version__,
         "torch_version": torch.__version__,
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
-        **_settings_key(settings),
+        "settings": settings.key(),
+        "command": command_for(settings, out, lang=lang),
+        "folder": str(run),
+        "machine": describe(settings.device),
         "sections": records,
+        "missing": missing,
+        "errata": errata.evidence(),
     }
-    _write_atomic(out / "results.json", json.dumps(document, indent=1, ensure_ascii=False))
-    _write_atomic(out / "index.html", render(document, out))
-    if log:
-        log.write(f"report: {out / 'index.html'}\n")
-    return document
