@@ -12,7 +12,9 @@ from trainlab.nn.functional import (
     update_running_stats,
 )
 
-SHAPES = [(8, 3), (4, 3, 5), (4, 3, 5, 6), (2, 3, 2, 3, 4)]
+# (N, C) rows; planes shorter than _kernels.SHORT_PLANE (reduced as columns: 5, 30, 1, 24
+# values); planes at least that long (reduced along each plane: 42 values)
+SHAPES = [(8, 3), (4, 3, 5), (4, 3, 5, 6), (3, 4, 1, 1), (2, 3, 6, 7), (2, 3, 2, 3, 4)]
 F64 = torch.float64
 
 
