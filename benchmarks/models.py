@@ -6,11 +6,12 @@ What is measured
 Everything runs in float32 on the CPU, on synthetic Fashion-MNIST-shaped data (1 channel,
 10 classes), with ``torch.set_num_threads(2)`` unless ``--threads`` says otherwise.
 
-1. Training step -- forward, cross-entropy loss, backward, ``SGD(lr=0.05, momentum=0.9)`` step --
-   of the book's ResNet-18 (:func:`trainlab.models.book_resnet18`), batch 128, at 1×28×28 and
-   1×96×96 input, built once with trainlab's ``BatchNorm2d`` (the default, ``impl="fast"``) and
-   once with ``norm_layer=torch.nn.BatchNorm2d``. Both start from the same weights and cycle
-   through the same few pre-made batches. Target: trainlab ≥ 0.9× torch's images/s.
+1. Training step -- forward, cross-entropy loss, backward, ``Adam(lr=1e-3)`` step (the quick
+   profile's setting) -- of the book's ResNet-18 (:func:`trainlab.models.book_resnet18`), batch
+   256, at 1×28×28 and 1×96×96 input, built once with trainlab's ``BatchNorm2d`` (the default,
+   ``impl="fast"``) and once with ``norm_layer=torch.nn.BatchNorm2d``. Both start from the same
+   weights and cycle through the same few pre-made batches. Target: trainlab ≥ 0.95× torch's
+   images/s.
 2. Inference -- an eval-mode model vs :func:`trainlab.nn.fusion.fuse_batch_norm` of it (BN
    folded into the preceding conv/linear), at batch 1 and 64, under ``torch.inference_mode()``:
    the book's ResNet-18 at each input size and ``lenet()`` at 28×28. The BN running statistics
@@ -21,6 +22,10 @@ Everything runs in float32 on the CPU, on synthetic Fashion-MNIST-shaped data (1
    (model and input converted with ``.to(memory_format=torch.channels_last)``): the training step
    of section 1 and eval inference at batch 64. Before timing, the channels_last model's logits
    (train and eval mode) are checked against the contiguous model's.
+4. BN per layer -- every distinct input shape of the BN layers in section 1's step at 28×28
+   (from 64×14×14 down to 512×1×1, batch 256), forward + backward of one layer alone:
+   trainlab's ``BatchNorm2d`` vs ``torch.nn.BatchNorm2d``, with the number of layers of that
+   shape, so the step's BN cost can be read per stage.
 
 How
 ---
@@ -50,6 +55,7 @@ import math
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -69,18 +75,19 @@ from common import (
     write_json,
 )
 from trainlab.models import book_resnet18, lenet
+from trainlab.nn import BatchNorm2d
 from trainlab.nn.fusion import fuse_batch_norm
 
 DEFAULT_SIZES = (28, 96)
 LENET_SIZE = 28  # LeNet's flatten layer fixes its input at 28×28
 MEMORY_FORMAT_SIZE = 28
-TRAIN_BATCH = 128
+TRAIN_BATCH = 256
 INFERENCE_BATCHES = (1, 64)
 MEMORY_FORMAT_INFERENCE_BATCH = 64
 BATCH_POOL = 4  # pre-made batches a training step cycles through
-LR, SGD_MOMENTUM = 0.05, 0.9
+LR = 1e-3  # Adam, as the quick profile trains
 NUM_CLASSES = 10
-TARGET_TRAIN_RATIO = 0.9  # trainlab BN images/s ≥ 0.9 × torch BN images/s
+TARGET_TRAIN_RATIO = 0.95  # trainlab BN images/s ≥ 0.95 × torch BN images/s
 TARGET_FUSED_SPEEDUP = 1.1  # fused images/s ≥ 1.1 × eval images/s at batch 1
 LARGE_SIZE = 48  # from this input size on, a training step takes ~1 s on 2 cores: fewer repeats
 # (warm-up rounds, timed repetitions) by default: [quick or full][small or large input]
@@ -255,7 +262,7 @@ class TrainStep:
 
     def __init__(self, model: nn.Module, size: int, channels_last: bool = False) -> None:
         self.model = model.train()
-        self.optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=SGD_MOMENTUM)
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=LR)
         convert = to_channels_last if channels_last else (lambda t: t)
         self.batches = [
             (convert(make_images(TRAIN_BATCH, size, seed)), make_labels(TRAIN_BATCH, seed))
@@ -323,6 +330,39 @@ def training_bn(size: int, args: argparse.Namespace) -> list[Measurement]:
     rows = measure(case, steps, "torch", plan_for(size, args))
     for m in rows:
         m.note = steps[m.variant].note()
+    return rows
+
+
+def bn_layers(size: int, args: argparse.Namespace) -> list[Measurement]:
+    """Section 4: each distinct BN input shape of the training step, one layer alone."""
+    shapes: Counter[tuple[int, ...]] = Counter()
+    model = book_resnet18()
+    hooks = [
+        m.register_forward_pre_hook(lambda _m, inputs: shapes.update([tuple(inputs[0].shape)]))
+        for m in model.modules()
+        if isinstance(m, BatchNorm2d)
+    ]
+    model(make_images(TRAIN_BATCH, size, 0))
+    for hook in hooks:
+        hook.remove()
+    rows = []
+    for shape, count in shapes.items():
+        gen = torch.Generator().manual_seed(1)
+        x = torch.randn(shape, generator=gen, requires_grad=True)
+        g = torch.randn(shape, generator=gen)
+        layers = {"trainlab": BatchNorm2d(shape[1]), "torch": nn.BatchNorm2d(shape[1])}
+
+        def step(layer: nn.Module, x=x, g=g) -> Callable[[], None]:
+            return lambda: layer(x).backward(g)
+
+        case = {
+            "section": "bn layer",
+            "model": f"{shape[1]}@{shape[2]}×{shape[3]} ×{count}",
+            "size": size,
+            "batch": shape[0],
+        }
+        fns = {name: step(layer) for name, layer in layers.items()}
+        rows += measure(case, fns, "torch", plan_for(size, args))
     return rows
 
 
@@ -459,7 +499,9 @@ def print_rows(rows: list[Measurement]) -> None:
         key = (m.section, m.model, m.size, m.batch)
         label = (
             (
-                ("train step" if m.section.endswith("train") else "inference"),
+                {"bn layer": "BN layer"}.get(
+                    m.section, "train step" if m.section.endswith("train") else "inference"
+                ),
                 m.model,
                 f"1×{m.size}×{m.size}",
                 str(m.batch),
@@ -563,9 +605,8 @@ def json_payload(
             "dtype": "float32",
             "train": {
                 "batch": TRAIN_BATCH,
-                "optimizer": "SGD",
+                "optimizer": "Adam",
                 "lr": LR,
-                "momentum": SGD_MOMENTUM,
                 "loss": "cross_entropy",
             },
             "other_processes_cores": other_cores,
@@ -593,8 +634,8 @@ def run_sections(args: argparse.Namespace) -> Report:
         report.checks.extend(checks)
 
     print_section(
-        f"1. Training step (forward, cross-entropy, backward, SGD lr {LR} momentum "
-        f"{SGD_MOMENTUM}), batch {TRAIN_BATCH}: trainlab BN vs torch BN",
+        f"1. Training step (forward, cross-entropy, backward, Adam lr {LR}), batch "
+        f"{TRAIN_BATCH}: trainlab BN vs torch BN",
         "torch",
     )
     for size in args.sizes:
@@ -618,6 +659,13 @@ def run_sections(args: argparse.Namespace) -> Report:
         add(*memory_format(MEMORY_FORMAT_SIZE, args))
     else:
         print(f"  skipped: runs at {MEMORY_FORMAT_SIZE}×{MEMORY_FORMAT_SIZE}, not in --sizes")
+
+    print_section(
+        f"4. BN per layer of section 1's step at {MEMORY_FORMAT_SIZE}×{MEMORY_FORMAT_SIZE}: "
+        "forward + backward of one layer, trainlab vs torch (model column: channels@map ×layers)",
+        "torch",
+    )
+    add(bn_layers(MEMORY_FORMAT_SIZE, args))
     return report
 
 

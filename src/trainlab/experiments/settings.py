@@ -1,11 +1,13 @@
 """What a reproduction runs with (:class:`Settings`: profile, edition, seeds, data, device) and
 what its experiments share while they run (:class:`Context`: the data sets, loaded once; the
 folder where training runs keep their checkpoints, so an interrupted section resumes mid-run;
-the progress stream; the data sets used, for the report)."""
+the progress stream; the data sets used, for the report; the seconds its trainings took, by
+kind of network, for the run-time prediction)."""
 
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -16,6 +18,7 @@ from torch import nn
 from trainlab.data.airfoil import RegressionData, load_airfoil
 from trainlab.data.fashion_mnist import ImageData, load_fashion_mnist
 from trainlab.experiments.catalog import DEFAULT_EDITION, Edition, Profile
+from trainlab.experiments.eta import kind_of
 from trainlab.train.loop import EpochStats, fit
 
 __all__ = ["SEEDS", "Context", "Settings"]
@@ -59,6 +62,7 @@ class Context:
     checkpoints: Path | None = None
     progress: TextIO | None = sys.stderr
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    training_seconds: dict[str, float] = field(default_factory=lambda: {"conv": 0.0, "small": 0.0})
     _images: ImageData | None = None
     _airfoil: RegressionData | None = None
 
@@ -111,19 +115,23 @@ class Context:
         checkpoint = self.checkpoints / name if self.checkpoints is not None else None
         s = self.settings
         torch.manual_seed(s.seed)
-        return fit(
-            model,
-            data,
-            optimizer,
-            epochs,
-            batch_size,
-            seed=s.seed,
-            resize=resize,
-            device=s.device,
-            checkpoint=checkpoint,
-            resume="if_any" if checkpoint is not None else False,
-            config={"run": name, "data": data.source},
-            log=None,
-            progress=self.progress,
-            label=label,
-        )
+        start = time.perf_counter()
+        try:
+            return fit(
+                model,
+                data,
+                optimizer,
+                epochs,
+                batch_size,
+                seed=s.seed,
+                resize=resize,
+                device=s.device,
+                checkpoint=checkpoint,
+                resume="if_any" if checkpoint is not None else False,
+                config={"run": name, "data": data.source},
+                log=None,
+                progress=self.progress,
+                label=label,
+            )
+        finally:
+            self.training_seconds[kind_of(model)] += time.perf_counter() - start

@@ -25,14 +25,14 @@ import torch
 
 import trainlab
 from trainlab._io import FolderLock, atomic_write_bytes, atomic_write_text, remove_stale_temporaries
-from trainlab.experiments import book, errata
+from trainlab.experiments import book, errata, eta
 from trainlab.experiments.catalog import DEFAULT_EDITION, LANGUAGES
 from trainlab.experiments.figures import style
 from trainlab.experiments.result import Plot, Result
 from trainlab.experiments.sections import SECTIONS, run_section
 from trainlab.experiments.settings import Context, Settings
 from trainlab.machine import describe
-from trainlab.progress import Bar
+from trainlab.progress import Bar, format_seconds
 
 __all__ = ["SCHEMA", "CacheMismatch", "command_for", "reproduce", "run_folder"]
 
@@ -136,6 +136,10 @@ def _record(
         ],
         "data": list(ctx.datasets.values()),
         "seconds": round(seconds, 2),
+        "seconds_by_kind": {  # what benchmarks/reproduce.py turns into eta.REFERENCE
+            **{k: round(v, 2) for k, v in ctx.training_seconds.items()},
+            "other": round(max(0.0, seconds - sum(ctx.training_seconds.values())), 2),
+        },
         "command": command,
         "settings": ctx.settings.key(),
         "rows": _rows(result),
@@ -220,15 +224,35 @@ def reproduce(
     return document
 
 
+def _predicted(settings: Settings, todo: list[str], log: TextIO | None) -> dict[str, float]:
+    """The sections' predicted seconds on this machine (calibrated now, a few seconds), said in
+    the log; empty where the profile has no reference times (smoke runs in seconds)."""
+    if not todo or settings.profile not in eta.REFERENCE:
+        return {}
+    predicted = eta.predict(settings.profile, todo, eta.calibrate())
+    if log:
+        parts = ", ".join(f"{k} {format_seconds(v)}" for k, v in predicted.items())
+        log.write(
+            f"estimated time on this machine: {format_seconds(sum(predicted.values()))} "
+            f"({parts}; from a calibration against {eta.REFERENCE_MACHINE})\n"
+        )
+        log.flush()
+    return predicted
+
+
 def _run_sections(settings, out, run, keys, log, progress, force, lang) -> list[dict[str, Any]]:
     records = []
+    folders = {key: run / "sections" / key for key in keys}
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(folder)
+    cached = {key: _cached(folders[key], settings, run, force) for key in keys}
+    predicted = _predicted(settings, [k for k in keys if cached[k] is None], log)
     bar = Bar(progress, "sections", len(keys), unit="section")
     try:
         for i, key in enumerate(keys, start=1):
-            folder = run / "sections" / key
-            folder.mkdir(parents=True, exist_ok=True)
-            remove_stale_temporaries(folder)
-            record = _cached(folder, settings, run, force)
+            folder = folders[key]
+            record = cached[key]
             if record is not None:
                 if log:
                     log.write(f"[{i}/{len(keys)}] {key}: cached ({_summary(record)})\n")
@@ -246,11 +270,13 @@ def _run_sections(settings, out, run, keys, log, progress, force, lang) -> list[
                 record = _record(
                     key, result, ctx, time.perf_counter() - start, folder, run, command
                 )
+                record["predicted_seconds"] = round(predicted[key], 1) if key in predicted else None
                 atomic_write_text(
                     folder / "result.json", json.dumps(record, indent=1, ensure_ascii=False)
                 )
                 if log:
-                    log.write(f"[{i}/{len(keys)}] {key}: {_summary(record)}\n")
+                    guess = f" (predicted {predicted[key]:.0f} s)" if key in predicted else ""
+                    log.write(f"[{i}/{len(keys)}] {key}: {_summary(record)}{guess}\n")
             records.append(record)
             bar.update(i, section=key)
     finally:
@@ -259,11 +285,11 @@ def _run_sections(settings, out, run, keys, log, progress, force, lang) -> list[
     for key in SECTIONS:  # the report covers every section finished with these settings
         if key not in ran:
             try:
-                cached = _cached(run / "sections" / key, settings, run, force=True)
+                earlier = _cached(run / "sections" / key, settings, run, force=True)
             except CacheMismatch:
-                cached = None
-            if cached is not None:
-                records.append(cached)
+                earlier = None
+            if earlier is not None:
+                records.append(earlier)
     records.sort(key=lambda r: list(SECTIONS).index(r["key"]))
     return records
 
