@@ -256,6 +256,17 @@ def test_a_document_without_errata_or_missing_sections_shows_neither(smoke):
     assert 'role="alert"' not in page  # the smoke run had the real data
 
 
+def test_the_summary_shows_the_predicted_time_beside_the_measured(smoke):
+    document = copy.deepcopy(smoke.document)
+    for record in document["sections"]:
+        record["predicted_seconds"] = None
+    document["sections"][0]["predicted_seconds"] = 75.0
+    page = render(document, smoke.run, "en")
+    summary = page[page.index('<section id="summary">') : page.index('<section id="machine">')]
+    assert summary.count("predicted") == 1 and "predicted 1 min 15 s" in summary
+    assert "预计 1 分 15 秒" in render(document, smoke.run, "zh")
+
+
 def test_exercises_show_question_kind_answer_or_why_not_and_their_figures(smoke):
     document = copy.deepcopy(smoke.document)
     section = document["sections"][0]

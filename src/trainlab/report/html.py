@@ -124,6 +124,16 @@ def _data_cell(record: dict[str, Any], lang: Lang) -> str:
     return "<br>".join(items)
 
 
+def _time_cell(record: dict[str, Any], lang: Lang) -> str:
+    """The measured time, and the prediction made at the start of the run when there was one."""
+    measured = _e(_seconds(record["seconds"], lang))
+    predicted = record.get("predicted_seconds")
+    if predicted is None:
+        return measured
+    guess = _e(ui("predicted", lang, time=_seconds(predicted, lang)))
+    return f'{measured}<br><span class="zero">{guess}</span>'
+
+
 def _summary(document: dict[str, Any], lang: Lang, errata: list[dict[str, Any]]) -> str:
     sections = document["sections"]
     names = [_e(_column_name(c, lang)) for c, _ in _COLUMNS]
@@ -146,7 +156,7 @@ def _summary(document: dict[str, Any], lang: Lang, errata: list[dict[str, Any]])
         body.append(
             f'<tr><th scope="row"><a href="#s-{_e(record["key"])}">{number} '
             f"{_text(record['title'], lang, 'a section title')}</a></th>{cells}"
-            f'<td class="num" data-label="{time_name}">{_e(_seconds(record["seconds"], lang))}</td>'
+            f'<td class="num" data-label="{time_name}">{_time_cell(record, lang)}</td>'
             f'<td data-label="{data_name}">{_data_cell(record, lang)}</td></tr>'
         )
     total_cells = "".join(

@@ -65,6 +65,7 @@ UI: dict[str, dict[Lang, str]] = {
     "section": {"en": "Section", "zh": "章节"},
     "within_band": {"en": "within band", "zh": "在区间内"},
     "time": {"en": "time", "zh": "用时"},
+    "predicted": {"en": "predicted {time}", "zh": "预计 {time}"},
     "data": {"en": "data", "zh": "数据"},
     "total": {"en": "total", "zh": "合计"},
     "no_data": {"en": "none (computed)", "zh": "无（直接计算）"},
