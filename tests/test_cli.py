@@ -232,6 +232,8 @@ def test_help_shows_the_defaults(capsys):
         main(["reproduce", "--help"])
     text = capsys.readouterr().out
     assert "(default: quick)" in text and "(default: course)" in text and "--threads" in text
+    assert "(default: 0)" in text  # the seed
+    assert "(default: None)" not in text and "(default: False)" not in text  # switches: noise
 
 
 def test_sigint_during_train_is_one_line_and_resumable(shared_data, tmp_path):

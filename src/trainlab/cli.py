@@ -75,7 +75,9 @@ def _sections(text: str) -> list[str]:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, …")
-    parser.add_argument("--seed", type=_seed, default=0)
+    parser.add_argument(
+        "--seed", type=_seed, default=0, help="random seed (0 ≤ seed < 2**63)"
+    )
     parser.add_argument(
         "--threads",
         type=_positive_int,
@@ -91,8 +93,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
 
+class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default where it says something: not for switches (off unless given)
+    and not for options whose help already says what happens without them."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.default is False or "default" in (action.help or ""):
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
 def _parser() -> argparse.ArgumentParser:
-    defaults = argparse.ArgumentDefaultsHelpFormatter
+    defaults = _Defaults
     parser = argparse.ArgumentParser(
         prog="trainlab",
         description="Batch norm, ResNets, convex optimization and GD: the unit.",
@@ -114,10 +126,12 @@ def _parser() -> argparse.ArgumentParser:
         help="lenet (no BN), lenet-bn (trainlab BN, the book's scratch version), "
         "lenet-bn-concise (torch BN), resnet18 or densenet (the book's)",
     )
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="the optimizer")
     train.add_argument("--lr", type=_positive_float, default=1e-3, help="learning rate")
-    train.add_argument("--batch-size", type=_positive_int, default=256)
-    train.add_argument("--epochs", type=_positive_int, default=5)
+    train.add_argument(
+        "--batch-size", type=_positive_int, default=256, help="examples per step"
+    )
+    train.add_argument("--epochs", type=_positive_int, default=5, help="passes over the data")
     train.add_argument(
         "--resize",
         type=_positive_int,
