@@ -246,3 +246,63 @@ def test_a_model_trained_through_an_empty_batch_equals_one_trained_without_it(im
             assert int(interrupted[key]) == int(plain[key]) + 2
         else:
             assert torch.equal(plain[key], interrupted[key]), key
+
+
+def test_repr_names_a_non_default_convention_and_implementation():
+    text = repr(BatchNorm1d(3, momentum=0.9, convention="book", impl="reference"))
+    assert text == (
+        "BatchNorm1d(3, eps=1e-05, momentum=0.9, affine=True, bias=True, "
+        "track_running_stats=True, convention='book', impl='reference')"
+    )
+    assert repr(BatchNorm1d(3, impl="native")).endswith("track_running_stats=True, impl='native')")
+
+
+def test_loading_reports_unexpected_keys_and_shape_errors():
+    bn = BatchNorm1d(2)
+    state = {**bn.state_dict(), "extra": torch.zeros(1)}
+    assert bn.load_state_dict(state, strict=False).unexpected_keys == ["extra"]
+    with pytest.raises(RuntimeError, match="size mismatch for running_var"):
+        bn.load_state_dict({**bn.state_dict(), "running_var": torch.ones(3)})
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_switching_tracking_off_after_construction_behaves_as_torch(impl):
+    """torch's rule: with track_running_stats turned off on a built layer, training uses batch
+    statistics and leaves the buffers alone; prediction still uses the buffers."""
+    ours, theirs = BatchNorm1d(2, impl=impl), torch.nn.BatchNorm1d(2)
+    with torch.no_grad():
+        for m in (ours, theirs):
+            m.running_mean.copy_(torch.tensor([0.5, -1.0]))
+            m.running_var.copy_(torch.tensor([2.0, 0.25]))
+            m.track_running_stats = False
+    x = torch.randn(6, 2)
+    torch.testing.assert_close(ours(x), theirs(x))
+    torch.testing.assert_close(ours.running_mean, theirs.running_mean)
+    ours.eval()
+    theirs.eval()
+    torch.testing.assert_close(ours(x), theirs(x))
+
+
+def test_the_edge_values_of_the_arguments_are_accepted():
+    BatchNorm1d(1)(torch.randn(4, 1))  # one channel
+    for momentum in (0, 0.0, 1, 1.0):
+        BatchNorm1d(2, momentum=momentum)(torch.randn(4, 2))
+
+
+def test_argument_errors_say_what_is_expected():
+    with pytest.raises(ValueError, match=r"^num_features must be a positive int \(the number of "):
+        BatchNorm1d(0)
+    with pytest.raises(ValueError, match=r"number of channels C\), got 0$"):
+        BatchNorm1d(0)
+    with pytest.raises(ValueError, match=r"^impl='native' \(PyTorch's kernel\) records the unbias"):
+        BatchNorm1d(2, convention="book", impl="native")
+    with pytest.raises(ValueError, match=r"use impl='fast' or impl='reference'$"):
+        BatchNorm1d(2, convention="book", impl="native")
+
+
+def test_the_batch_counter_starts_at_a_long_zero_on_the_layers_device():
+    bn = BatchNorm1d(2)
+    assert bn.num_batches_tracked.dtype == torch.long and bn.num_batches_tracked.item() == 0
+    meta = BatchNorm1d(2, device="meta")  # built without memory, e.g. for lazy loading
+    assert {b.device.type for b in meta.buffers()} == {"meta"}
+    assert {p.device.type for p in meta.parameters()} == {"meta"}

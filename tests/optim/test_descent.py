@@ -156,3 +156,74 @@ class TestBadInput:
     def test_unknown_fix(self):
         with pytest.raises(ValueError, match="fix must be None, 'abs' or 'damping'"):
             newton(lambda x: x**2, 1.0, fix="trust-region")
+
+
+# --------------------------------------------------------------------------------------------
+# The front doors' defaults, and that they pass every argument on
+
+
+def _calls(fn):
+    """fn, counting its calls in .n."""
+
+    def counted(x):
+        counted.n += 1
+        return fn(x)
+
+    counted.n = 0
+    return counted
+
+
+def test_gd_defaults_to_20_steps_and_keeps_the_trajectory_on_request():
+    f = lambda x: x**2  # noqa: E731
+    result = gd(f, 1.0, 0.1)
+    assert result.nit == 20 and len(result.trajectory) == 21
+    assert gd(f, 1.0, 0.1, keep_trajectory=False).trajectory == []
+
+
+def test_newton_defaults_to_10_full_steps():
+    f = lambda x: x**4  # noqa: E731  Newton: x ← 2x/3, never exactly at 0
+    result = newton(f, 2.0)
+    explicit = newton(f, 2.0, lr=1.0, steps=10)
+    assert result.nit == 10 and len(result.trajectory) == 11
+    assert result.trajectory == explicit.trajectory
+    assert newton(f, 2.0, keep_trajectory=False).trajectory == []
+
+
+def test_newton_uses_the_callers_derivatives_and_damping():
+    grad = _calls(lambda x: 2 * x)
+    hess = _calls(lambda x: 4 * torch.ones(1, 1, dtype=x.dtype))  # twice the true 2: half steps
+    result = newton(lambda x: x**2, 8.0, steps=1, grad=grad, hess=hess)
+    assert float(result.x) == pytest.approx(4.0) and grad.n > 0 and hess.n > 0
+    damped = newton(lambda x: x**2, 6.0, steps=1, fix="damping", damping=1.0)
+    assert float(damped.x) == pytest.approx(6.0 - 12.0 / 3.0)  # H + 1 = 3
+    default = newton(lambda x: x**2, 6.0, steps=1, fix="damping")
+    assert float(default.x) == pytest.approx(6.0 - 12.0 / 2.001)  # damping 1e-3
+
+
+def test_preconditioned_gd_defaults_and_arguments():
+    f = lambda x: x**4 / 4 - x**2 / 2  # noqa: E731  H = 3x² − 1 < 0 at x = 0.5
+    plain = preconditioned_gd(f, 0.5, lr=0.1, steps=1)
+    assert plain.status == "failed" and "is not positive" in plain.message  # H_ii < 0 refused
+    absolute = preconditioned_gd(f, 0.5, lr=0.1, steps=1, absolute=True)
+    assert float(absolute.x) == pytest.approx(0.5 + 0.1 * 0.375 / 0.25)  # divides by |H|
+    q = lambda x: x**2  # noqa: E731
+    result = preconditioned_gd(q, 1.0, lr=0.1)
+    assert result.nit == 20 and len(result.trajectory) == 21  # tol = 0: every step
+    assert preconditioned_gd(q, 1.0, lr=0.1, keep_trajectory=False).trajectory == []
+    stopped = preconditioned_gd(q, 1.0, lr=0.5, tol=1e-3)  # x_k = 2^−k, ∇f = 2x_k ≤ 1e-3
+    assert stopped.converged and stopped.nit == 11
+    grad, diag = _calls(lambda x: 2 * x), _calls(lambda x: 4 * torch.ones_like(x))
+    halved = preconditioned_gd(q, 1.0, lr=1.0, steps=1, grad=grad, hess_diag=diag)
+    assert float(halved.x) == pytest.approx(0.5) and grad.n > 0 and diag.n > 0
+
+
+def test_train_2d_starts_the_state_at_zero_and_takes_20_steps():
+    seen = []
+
+    def update(x1, x2, s1, s2):
+        seen.append((s1, s2))
+        return x1 * 0.5, x2 * 0.5, s1 + 1, s2 + 2
+
+    points = train_2d(update)
+    assert len(points) == 21 and points[0] == (-5.0, -2.0)
+    assert seen[:2] == [(0.0, 0.0), (1.0, 2.0)]

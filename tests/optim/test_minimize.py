@@ -244,3 +244,24 @@ def test_projection_needs_a_constant_step():
         minimize(
             lambda x: (x**2).sum(), torch.ones(2), "gradient", StrongWolfe(), project=lambda x: x
         )
+
+
+# --------------------------------------------------------------------------------------------
+# The divergence thresholds, at their stated values
+
+
+def test_f_rising_past_1e12_times_one_plus_its_start_is_divergence_at_that_step():
+    # x ← x − 1.5·2x = −2x: f = x² grows 4× a step from f(x0) = 0.55, so f_k = 0.55·4^k; the rule
+    # |f − f(x0)| > 1e12·(1 + |f(x0)|) = 1.55e12 first holds at step 21 (f_20 ≈ 6.0e11,
+    # f_21 ≈ 2.42e12); a threshold 10× lower would stop at step 20, 10× higher at step 23, and
+    # 1e12·(2 + |f(x0)|) at step 22
+    result = gd(lambda x: x**2, math.sqrt(0.55), lr=1.5, steps=100)
+    assert result.diverged and result.nit == 21
+    assert result.message.startswith("f blew up to 2.42e+12 at step 21 from f(x0) = 0.55")
+    assert "(beyond 1e+12·(1 + |f(x0)|))" in result.message
+
+
+def test_a_value_that_turns_nan_is_divergence_even_with_a_finite_gradient():
+    result = gd(torch.sqrt, 1.0, lr=1.0, steps=10, grad=lambda x: torch.ones_like(x))
+    assert result.diverged and result.nit == 2
+    assert result.message.startswith("f(x) or ∇f(x) blew up at step 2 (f = nan")

@@ -110,7 +110,8 @@ def renorm_limits(
     """
 
     def ramp(start: float, end: float, end_step: int) -> float:
-        if step <= warmup_steps:
+        # at step == warmup_steps the ramp's progress is 0, so `<` returns the same start value
+        if step <= warmup_steps:  # pragma: no mutate
             return start
         progress = min(1.0, (step - warmup_steps) / max(1, end_step - warmup_steps))
         return start + (end - start) * progress
