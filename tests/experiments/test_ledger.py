@@ -7,13 +7,11 @@ from __future__ import annotations
 import ast
 import inspect
 import math
-from pathlib import Path
 
 import pytest
 
 from trainlab.experiments import book
 from trainlab.experiments.book import ENTRIES, Entry, compare, entry
-from trainlab.experiments.ledger_doc import markdown
 from trainlab.experiments.result import Number, Text
 
 PRINTED = [e for e in ENTRIES.values() if e.kind == "printed"]
@@ -122,10 +120,3 @@ def test_an_edition_without_a_printed_value_falls_back_to_ours():
     with pytest.raises(KeyError, match=r"add one to trainlab/experiments/book\.py"):
         entry("no.such.quantity")
 
-
-def test_committed_ledger_page_is_current():
-    page = Path(__file__).resolve().parents[2] / "docs" / "book_ledger.md"
-    assert page.read_text(encoding="utf-8") == markdown(), (
-        "docs/book_ledger.md is stale: regenerate it with "
-        "python -m trainlab.experiments.ledger_doc > docs/book_ledger.md"
-    )

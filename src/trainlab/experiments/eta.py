@@ -30,16 +30,16 @@ KINDS = ("conv", "small", "other")
 # Measured with `python benchmarks/reproduce.py --profile P` on a quiet machine (load < 0.5).
 REFERENCE_MACHINE = "AMD EPYC family 26 model 2 (Zen 5), 2 cores, 2 torch threads, torch 2.13.0"
 # seconds of one calibration unit on the reference machine (see _CALIBRATIONS)
-REFERENCE_UNIT = {"conv": 0.1038, "small": 0.0115, "other": 0.0316}
+REFERENCE_UNIT = {"conv": 0.1240, "small": 0.0142, "other": 0.0317}
 # profile → section → kind → seconds on the reference machine
 REFERENCE: dict[str, dict[str, dict[str, float]]] = {
     "quick": {
-        "batchnorm": {"conv": 0.0, "small": 31.98, "other": 0.26},
-        "resnet": {"conv": 40.58, "small": 0.0, "other": 0.65},
-        "convexity": {"conv": 0.0, "small": 0.0, "other": 0.28},
-        "gradient_descent": {"conv": 0.0, "small": 0.0, "other": 0.33},
-        "sgd": {"conv": 0.0, "small": 0.0, "other": 0.1},
-        "minibatch_sgd": {"conv": 0.0, "small": 0.0, "other": 6.95},
+        "batchnorm": {"conv": 0.0, "small": 41.45, "other": 0.94},
+        "resnet": {"conv": 37.37, "small": 0.0, "other": 7.47},
+        "convexity": {"conv": 0.0, "small": 0.0, "other": 0.68},
+        "gradient_descent": {"conv": 0.0, "small": 0.0, "other": 2.07},
+        "sgd": {"conv": 0.0, "small": 0.0, "other": 0.58},
+        "minibatch_sgd": {"conv": 0.0, "small": 0.0, "other": 8.36},
     },
 }
 

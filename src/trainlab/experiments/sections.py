@@ -23,6 +23,14 @@ from trainlab.experiments import (
 )
 from trainlab.experiments.book import PAGES
 from trainlab.experiments.catalog import SECTIONS as TITLES
+from trainlab.experiments.exercises import batchnorm as batchnorm_exercises
+from trainlab.experiments.exercises import convexity as convexity_exercises
+from trainlab.experiments.exercises import densenet as densenet_exercises
+from trainlab.experiments.exercises import gd as gd_exercises
+from trainlab.experiments.exercises import minibatch_sgd as minibatch_sgd_exercises
+from trainlab.experiments.exercises import optimization_intro as optimization_intro_exercises
+from trainlab.experiments.exercises import resnet as resnet_exercises
+from trainlab.experiments.exercises import sgd as sgd_exercises
 from trainlab.experiments.result import Exercise, ExerciseSpec, Result, Text
 from trainlab.experiments.settings import Context
 
@@ -88,6 +96,7 @@ SECTIONS: dict[str, Section] = {
             ),
         ),
         batchnorm.EXPERIMENTS,
+        exercises=batchnorm_exercises.EXERCISES,
     ),
     "resnet": Section(
         "resnet",
@@ -112,6 +121,7 @@ SECTIONS: dict[str, Section] = {
             ),
         ),
         resnet.EXPERIMENTS,
+        exercises=(*resnet_exercises.EXERCISES, *densenet_exercises.EXERCISES),
     ),
     "convexity": Section(
         "convexity",
@@ -142,6 +152,7 @@ SECTIONS: dict[str, Section] = {
             ),
         ),
         convexity.EXPERIMENTS,
+        exercises=(*optimization_intro_exercises.EXERCISES, *convexity_exercises.EXERCISES),
     ),
     "gradient_descent": Section(
         "gradient_descent",
@@ -172,6 +183,7 @@ SECTIONS: dict[str, Section] = {
             ),
         ),
         gradient_descent.EXPERIMENTS,
+        exercises=gd_exercises.EXERCISES,
     ),
     "sgd": Section(
         "sgd",
@@ -196,6 +208,7 @@ SECTIONS: dict[str, Section] = {
             ),
         ),
         sgd.EXPERIMENTS,
+        exercises=sgd_exercises.EXERCISES,
     ),
     "minibatch_sgd": Section(
         "minibatch_sgd",
@@ -214,6 +227,7 @@ SECTIONS: dict[str, Section] = {
             ),
         ),
         (*vectorization.EXPERIMENTS, *minibatch_sgd.EXPERIMENTS),
+        exercises=minibatch_sgd_exercises.EXERCISES,
     ),
 }
 
