@@ -111,7 +111,12 @@ def test_every_figure_has_a_caption_and_alt_text(smoke, browser):
             .map(s => [s.getAttribute('role'), s.getAttribute('aria-label')]),
         }));"""
     )
-    assert len(figures) == sum(len(s["figures"]) for s in smoke.document["sections"])
+    sections = smoke.document["sections"]
+    exercises = [e for s in sections for e in s["exercises"]]
+    assert len(figures) == sum(len(s["figures"]) for s in sections) + sum(
+        len(e["figures"]) for e in exercises
+    )
+    assert sum(len(e["figures"]) for e in exercises) > 0  # exercises' figures are shown too
     for figure in figures:
         assert len(figure["caption"].split()) > 5, figure
         assert figure["labels"], figure

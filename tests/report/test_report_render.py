@@ -309,7 +309,9 @@ def test_the_page_needs_nothing_outside_itself(smoke):
 
 def test_every_figure_is_inline_svg_with_its_caption_and_alt_text(smoke):
     page = smoke.en.read_text()
-    figures = [f for s in smoke.document["sections"] for f in s["figures"]]
+    sections = smoke.document["sections"]
+    figures = [f for s in sections for f in s["figures"]]
+    figures += [f for s in sections for e in s["exercises"] for f in e["figures"]]
     assert page.count('<figure class="fig"') == len(figures) >= 20
     for figure in figures:
         start = page.index(f'data-key="{html.escape(figure["key"])}"')

@@ -477,7 +477,7 @@ def _figure_blocks(
         number = ui("figure", lang, n=f"{numbering}.{k}")
         blocks.append(
             f'<figure class="fig" id="{_e(anchor)}" data-key="{_e(figure["key"])}"><div class="card">{svg}</div>{sweep}'
-            f"<figcaption><b>{_e(number)}</b>{_text(figure['caption'], lang, where)}</figcaption></figure>"
+            f"<figcaption><b>{_e(number)}</b> {_text(figure['caption'], lang, where)}</figcaption></figure>"
         )
     return blocks
 
