@@ -11,7 +11,7 @@ import torch
 from trainlab.experiments import book, convexity, gradient_descent, minibatch_sgd, resnet, sgd
 from trainlab.experiments.editions import EDITION_SETTINGS, AirfoilRun
 from trainlab.experiments.figures import style
-from trainlab.experiments.result import Result
+from trainlab.experiments.result import Result, Text
 from trainlab.experiments.sections import SECTIONS
 from trainlab.experiments.settings import Context, Settings
 
@@ -202,3 +202,17 @@ def test_a_training_run_resumes_from_its_checkpoint_in_the_context(shared_data, 
         torch.equal(a, b)
         for a, b in zip(model.state_dict().values(), other.state_dict().values(), strict=True)
     )
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 7])
+def test_epoch_axes_tick_whole_epochs_only(epochs):
+    from trainlab.experiments.figures import curves_figure
+    from trainlab.train.loop import EpochStats
+
+    history = [EpochStats(e, 1.0 / e, 0.5, 0.5, 100.0, 1.0, 0.1) for e in range(1, epochs + 1)]
+    figure = curves_figure(history, Text("t", "t"), "en")
+    ax = figure.axes[0]
+    low, high = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if low <= t <= high]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert ax.get_xlabel() == "epoch"

@@ -21,7 +21,7 @@ from matplotlib.ticker import MaxNLocator
 from trainlab.experiments.result import Lang, Text
 from trainlab.train.loop import EpochStats
 
-__all__ = ["CJK_FONTS", "blank_figure", "curves_figure", "new_figure", "style"]
+__all__ = ["CJK_FONTS", "blank_figure", "curves_figure", "epoch_axis", "new_figure", "style"]
 
 # Fonts with Chinese glyphs, in order of preference (Debian: fonts-noto-cjk).
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "WenQuanYi Zen Hei")
@@ -77,6 +77,12 @@ _TEST = Text("test accuracy", "测试精度")
 _EPOCH = Text("epoch", "迭代周期")
 
 
+def epoch_axis(ax, lang: Lang) -> None:
+    """Label ax's x axis "epoch" with whole-epoch ticks only (one tick for a one-epoch run)."""
+    ax.set_xlabel(_EPOCH(lang))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+
+
 def curves_figure(history: Sequence[EpochStats], title: Text, lang: Lang) -> Figure:
     """The book's training curves: train loss, train accuracy and test accuracy per epoch."""
     fig, ax = new_figure()
@@ -84,7 +90,7 @@ def curves_figure(history: Sequence[EpochStats], title: Text, lang: Lang) -> Fig
     ax.plot(epochs, [h.loss for h in history], "o-", label=_LOSS(lang))
     ax.plot(epochs, [h.train_acc for h in history], "s--", label=_TRAIN(lang))
     ax.plot(epochs, [h.test_acc for h in history], "^-.", label=_TEST(lang))
-    ax.set(xlabel=_EPOCH(lang), title=title(lang))
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(title=title(lang))
+    epoch_axis(ax, lang)
     ax.legend()
     return fig

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from trainlab.data.airfoil import RegressionData
 from trainlab.experiments.editions import EDITION_SETTINGS, AirfoilRun
-from trainlab.experiments.figures import blank_figure, new_figure
+from trainlab.experiments.figures import blank_figure, epoch_axis, new_figure
 from trainlab.experiments.result import Lang, Number, Plot, Result, Spread, Text
 from trainlab.experiments.settings import Context
 from trainlab.experiments.sgd import minibatch_gradient_variance
@@ -171,7 +171,7 @@ def airfoil_runs(ctx: Context) -> Result:
                 label=Text("least squares", "最小二乘")(lang),
             )
             ax.set(ylabel=Text("loss", "损失")(lang), ylim=(floor - 0.01, 0.5))
-        by_epoch.set(xlabel=Text("epoch", "迭代周期")(lang))
+        epoch_axis(by_epoch, lang)
         by_time.set(xlabel=Text("time (s)", "时间（秒）")(lang), xscale="log")
         by_epoch.legend(fontsize=8)
         return fig

@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
-from matplotlib.ticker import MaxNLocator
 from torch import Tensor, nn
 
 from trainlab.data.batches import image_batches
 from trainlab.data.fashion_mnist import ImageData, subset
-from trainlab.experiments.figures import blank_figure, new_figure
+from trainlab.experiments.figures import blank_figure, epoch_axis, new_figure
 from trainlab.experiments.result import ExerciseSpec, Lang, Plot, Text
 from trainlab.experiments.settings import Context
 from trainlab.models import lenet
@@ -323,12 +322,8 @@ def learning_rates(ctx: Context) -> tuple[Text, dict, list[Plot]]:
             ylabel=Text("final training loss", "最终训练损失")(lang),
             yscale="log",
         )
-        right.set(
-            xlabel=Text("epoch", "迭代周期")(lang),
-            ylabel=Text("test accuracy", "测试精度")(lang),
-            title=f"lr = {shown:g}",
-        )
-        right.xaxis.set_major_locator(MaxNLocator(integer=True))
+        right.set(ylabel=Text("test accuracy", "测试精度")(lang), title=f"lr = {shown:g}")
+        epoch_axis(right, lang)
         left.legend()
         right.legend()
         return fig
@@ -508,10 +503,8 @@ def partial(ctx: Context) -> tuple[Text, dict, list[Plot]]:
                     label=VARIANTS[key][3](lang),
                 )
         ax.axhline(PLATEAU, color="k", linestyle=":", linewidth=1)
-        ax.set(
-            xlabel=Text("epoch", "迭代周期")(lang), ylabel=Text("training loss", "训练损失")(lang)
-        )
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set(ylabel=Text("training loss", "训练损失")(lang))
+        epoch_axis(ax, lang)
         ax.legend()
         return fig
 

@@ -13,7 +13,7 @@ import torch
 
 from trainlab.experiments.editions import AirfoilRun
 from trainlab.experiments.exercises.sgd import linear_sgd
-from trainlab.experiments.figures import blank_figure, new_figure
+from trainlab.experiments.figures import blank_figure, epoch_axis, new_figure
 from trainlab.experiments.minibatch_sgd import least_squares_floor, train
 from trainlab.experiments.result import ExerciseSpec, Lang, Plot, Text
 from trainlab.experiments.settings import Context
@@ -191,10 +191,8 @@ def decay(ctx: Context) -> tuple[Text, dict, list[Plot]]:
         fig, ax = new_figure()
         for key, m in medians.items():
             ax.semilogy(range(epochs + 1), m, "o-", label=plans[key][1](lang))
-        ax.set(
-            xlabel=Text("epoch", "迭代周期")(lang),
-            ylabel=Text("loss − least-squares floor", "损失 − 最小二乘下界")(lang),
-        )
+        ax.set(ylabel=Text("loss − least-squares floor", "损失 − 最小二乘下界")(lang))
+        epoch_axis(ax, lang)
         ax.legend()
         return fig
 
@@ -266,10 +264,8 @@ def with_replacement(ctx: Context) -> tuple[Text, dict, list[Plot]]:
         fig, ax = new_figure()
         for key, m in medians.items():
             ax.semilogy(range(epochs + 1), m, "o-", label=names[key](lang))
-        ax.set(
-            xlabel=Text("epoch", "迭代周期")(lang),
-            ylabel=Text("loss − least-squares floor", "损失 − 最小二乘下界")(lang),
-        )
+        ax.set(ylabel=Text("loss − least-squares floor", "损失 − 最小二乘下界")(lang))
+        epoch_axis(ax, lang)
         ax.legend()
         return fig
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from matplotlib.ticker import MaxNLocator
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from trainlab.experiments.exercises.batchnorm import fit_or_none, profile_images
-from trainlab.experiments.figures import blank_figure, new_figure
+from trainlab.experiments.figures import blank_figure, epoch_axis, new_figure
 from trainlab.experiments.result import ExerciseSpec, Lang, Plot, Text
 from trainlab.experiments.settings import Context
 from trainlab.models import resnet18, resnet34, resnet50, resnet101, resnet152, summarize
@@ -364,10 +363,8 @@ def preactivation(ctx: Context) -> tuple[Text, dict, list[Plot]]:
                     marker + "-",
                     label=names[key](lang),
                 )
-        ax.set(
-            xlabel=Text("epoch", "迭代周期")(lang), ylabel=Text("test accuracy", "测试精度")(lang)
-        )
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set(ylabel=Text("test accuracy", "测试精度")(lang))
+        epoch_axis(ax, lang)
         ax.legend()
         return fig
 

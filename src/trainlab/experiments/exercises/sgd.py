@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from trainlab.data.airfoil import RegressionData
-from trainlab.experiments.figures import blank_figure, new_figure
+from trainlab.experiments.figures import blank_figure, epoch_axis, new_figure
 from trainlab.experiments.minibatch_sgd import least_squares_floor
 from trainlab.experiments.result import ExerciseSpec, Lang, Plot, Text
 from trainlab.experiments.settings import Context
@@ -253,10 +253,8 @@ def replacement(ctx: Context) -> tuple[Text, dict, list[Plot]]:
             low, mid, high = _quartiles(c, 0)
             ax.semilogy(range(epochs + 1), mid, "o-", label=names[key](lang))
             ax.fill_between(range(epochs + 1), low, high, alpha=0.2)
-        ax.set(
-            xlabel=Text("epoch", "迭代周期")(lang),
-            ylabel=Text("loss − least-squares floor", "损失 − 最小二乘下界")(lang),
-        )
+        ax.set(ylabel=Text("loss − least-squares floor", "损失 − 最小二乘下界")(lang))
+        epoch_axis(ax, lang)
         ax.legend()
         return fig
 
