@@ -25,9 +25,10 @@ heap is trimmed (glibc's malloc_trim) and the variant is called once untimed, so
 the allocator state that variant itself leaves, not its predecessor's: glibc's adaptive mmap and
 trim thresholds otherwise make a variant 2-5x slower or faster depending on what ran just before
 (page faults on fresh memory). Calls much shorter than the timer's resolution are repeated in an
-inner loop and divided. The table reports the median. Other processes' CPU use during the run is
-measured and reported: on a busy machine the numbers (native's multithreaded kernel most) are not
-usable.
+inner loop and divided. The table reports the median. Before timing, y, dx, dγ and dβ of reference
+and fast are checked against native's. Other processes' CPU use during the run is measured and
+reported: on a busy machine the numbers (native's multithreaded kernel most) are not usable.
+Targets: fast fwd+bwd ≤ 2.0× native's time on 4-D shapes, ≤ 2.5× on 2-D shapes.
 
 Effective bandwidth uses the *minimum* traffic any kernel must generate (per-channel parameters
 ignored): the forward reads x and writes y, 2·numel·4 bytes; forward+backward also reads x and dy
@@ -46,26 +47,13 @@ import argparse
 import ctypes
 import gc
 import math
-import statistics
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 
-from common import (
-    OtherLoad,
-    SampleStats,
-    environment_line,
-    environment_meta,
-    load_average_line,
-    positive_int,
-    print_other_load,
-    time_round_robin,
-    write_json,
-)
+from common import Report, Samples, positive_int, time_round_robin
 from trainlab.nn.functional import batch_norm, batch_norm_reference
 
 DEFAULT_SHAPES = ((256, 64, 28, 28), (256, 6, 28, 28), (128, 128, 14, 14), (256, 120), (4096, 1024))
@@ -76,17 +64,6 @@ TENSOR_PASSES = {"fwd": 2, "fwd+bwd": 5}  # minimal full-size tensor reads + wri
 # Target for the fast path's fwd+bwd time relative to native, by input rank.
 TARGET_RATIO = {4: 2.0, 2: 2.5}
 MOMENTUM, EPS = 0.1, 1e-5
-
-
-@dataclass
-class Timing(SampleStats):
-    """The samples of one variant on one shape and pass, in seconds per call."""
-
-    shape: tuple[int, ...]
-    pass_name: str
-    variant: str
-    calls_per_sample: int
-    samples_s: list[float]
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,9 +163,8 @@ def settle(fn: Callable[[], object]) -> None:
 
 def time_variants(
     fns: dict[str, Callable[[], object]], args: argparse.Namespace
-) -> dict[str, tuple[int, list[float]]]:
-    """common.time_round_robin with this benchmark's settings, each sample preceded by settle:
-    per name, the inner-loop count and the samples in seconds per call."""
+) -> dict[str, Samples]:
+    """common.time_round_robin with this benchmark's settings, each sample preceded by settle."""
     return time_round_robin(fns, args.repeats, args.warmup, args.min_sample_s, before_sample=settle)
 
 
@@ -239,9 +215,9 @@ def make_call(
     return call
 
 
-def check_agreement(inputs: dict[str, torch.Tensor]) -> list[str]:
+def check_agreement(inputs: dict[str, torch.Tensor]) -> tuple[float, list[str]]:
     """Compare y, dx, dγ, dβ of reference and fast against native once: a benchmark of a broken
-    kernel is worthless. Returns the problems found (empty when everything agrees)."""
+    kernel is worthless. Returns the largest relative error and the problems found."""
 
     def run(variant: str) -> list[torch.Tensor]:
         x, w, b = inputs["x"], inputs["weight"], inputs["bias"]
@@ -250,34 +226,58 @@ def check_agreement(inputs: dict[str, torch.Tensor]) -> list[str]:
         return [y.detach(), *torch.autograd.grad(y, (x, w, b), inputs["dy"])]
 
     expected = run("native")
-    problems = []
+    worst, problems = 0.0, []
     for variant in ("reference", "fast"):
         for name, got, want in zip(
             ("y", "dx", "dweight", "dbias"), run(variant), expected, strict=True
         ):
             # relative to the largest magnitude: float32 sums over ~10⁷ terms drift by ~1e-6
             err = (got - want).abs().max().item() / max(want.abs().max().item(), 1e-12)
+            worst = max(worst, err)
             if not err <= 1e-3:
-                problems.append(f"{variant} {name} differs from native: max rel error {err:.1e}")
-    return problems
+                problems.append(f"{variant} {name}: max rel error {err:.1e}")
+    return worst, problems
 
 
-def benchmark_shape(
-    shape: tuple[int, ...], args: argparse.Namespace
-) -> tuple[list[Timing], list[str]]:
-    """Timings of every variant and pass on one shape, and any disagreement with native."""
+def benchmark_shape(shape: tuple[int, ...], args: argparse.Namespace, report: Report) -> None:
+    """Check, then time, every variant and pass on one shape: one table, and the target."""
+    gc.collect()  # free the previous shape's tensors before timing the next
     inputs = make_inputs(shape)
-    problems = check_agreement(inputs)
-    timings = []
+    numel = math.prod(shape)
+    table = report.table(
+        f"{shape_str(shape)}  numel {numel:,}  ({numel * BYTES_PER_ELEMENT / 1e6:.1f} MB per "
+        "tensor)",
+        COLUMNS,
+    )
+    worst, problems = check_agreement(inputs)
+    report.check(
+        f"{shape_str(shape)}: y, dx, dγ, dβ of reference and fast agree with native",
+        not problems,
+        "; ".join(problems) or f"max rel error {worst:.1e}",
+    )
     for pass_name in PASSES:
         calls = {v: make_call(fn, inputs, pass_name) for v, fn in VARIANTS.items()}
         results = time_variants(calls, args)
-        for variant, (number, samples) in results.items():
-            timings.append(Timing(shape, pass_name, variant, number, samples))
-    return timings, problems
+        for variant, s in results.items():
+            ratio = s.median_s / results["native"].median_s
+            gbps = TENSOR_PASSES[pass_name] * numel * BYTES_PER_ELEMENT / s.median_s / 1e9
+            table.row(
+                pass_name,
+                variant,
+                s.median_s * 1e3,
+                ratio,
+                gbps,
+                s.spread,
+                s.calls_per_sample,
+                shape=shape,
+                samples_s=s.samples_s,
+            )
+            if variant == "fast" and pass_name == "fwd+bwd" and len(shape) in TARGET_RATIO:
+                name = f"fast fwd+bwd / native time {shape_str(shape)}"
+                report.target(name, ratio, TARGET_RATIO[len(shape)], higher_is_better=False)
 
 
-def memory_bandwidth(shape: tuple[int, ...], args: argparse.Namespace) -> dict[str, float]:
+def memory_bandwidth(shape: tuple[int, ...], args: argparse.Namespace, report: Report) -> None:
     """GB/s of plain memory traffic on one float32 tensor of `shape` (read + write = 2·numel·4
     bytes each): copy into a fresh tensor, copy into a reused buffer, in-place add."""
     x = torch.randn(shape)
@@ -287,66 +287,16 @@ def memory_bandwidth(shape: tuple[int, ...], args: argparse.Namespace) -> dict[s
         "copy into reused buffer": lambda: buffer.copy_(x),
         "in-place add_(1.0)": lambda: buffer.add_(1.0),
     }
-    results = time_variants(calls, args)
-    nbytes = 2 * x.numel() * BYTES_PER_ELEMENT
-    return {name: nbytes / statistics.median(s) / 1e9 for name, (_, s) in results.items()}
-
-
-# --------------------------------------------------------------------------------------------
-# Reporting
-# --------------------------------------------------------------------------------------------
-
-
-def shape_str(shape: tuple[int, ...]) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ")"
-
-
-def effective_gbps(t: Timing) -> float:
-    numel = math.prod(t.shape)
-    return TENSOR_PASSES[t.pass_name] * numel * BYTES_PER_ELEMENT / t.median_s / 1e9
-
-
-def native_ratio(t: Timing, timings: list[Timing]) -> float:
-    native = next(
-        o
-        for o in timings
-        if o.shape == t.shape and o.pass_name == t.pass_name and o.variant == "native"
-    )
-    return t.median_s / native.median_s
-
-
-def print_header(args: argparse.Namespace) -> None:
-    print("Batch normalization benchmark: training mode, float32, CPU, contiguous input,")
-    print(
-        "weight + bias + running-stats buffers given (updated in place), "
-        f"momentum {MOMENTUM}, eps {EPS}"
-    )
-    print(environment_line(f"last-level cache {last_level_cache()}"))
-    print(
-        f"{args.repeats} timed repetitions after {args.warmup} warm-up round(s), variants "
-        "interleaved round-robin, median reported;\n"
-        f"calls shorter than {args.min_sample_s * 1e3:g} ms are looped within a sample "
-        "(calls/sample column)"
-    )
-    reset = "heap trimmed (malloc_trim), then " if reset_allocator is not None else ""
-    print(f"before each sample: {reset}one untimed call of the same variant")
-    print("fwd = forward under no_grad; fwd+bwd = forward + autograd.grad w.r.t. x, weight, bias")
-    print("GB/s = minimal bytes / median time, minimal bytes: fwd reads x, writes y = 2·numel·4;")
-    print("       fwd+bwd adds read x, read dy, write dx = 5·numel·4 in all")
-    print("spread = interquartile range / median of the samples")
-    print(load_average_line())
-
-
-def print_bandwidth(shape: tuple[int, ...], gbps: dict[str, float]) -> None:
     mb = math.prod(shape) * BYTES_PER_ELEMENT / 1e6
-    print(
-        f"\nMemory bandwidth reference on {shape_str(shape)}, {mb:.1f} MB per tensor "
-        f"(last-level cache {last_level_cache()}); bytes = read + write = 2·numel·4:"
+    table = report.table(
+        f"Memory bandwidth reference on {shape_str(shape)}, {mb:.1f} MB per tensor; "
+        "bytes = read + write = 2·numel·4",
+        ["operation:<24", "GB/s:7.1f", "ms:8.3f"],
     )
-    for name, value in gbps.items():
-        print(f"  {name:<24} {value:>7.1f} GB/s  {2 * mb / value:>8.3f} ms")
-    fresh, reused = gbps["copy into fresh tensor"], gbps["copy into reused buffer"]
-    fault_ms = 2 * mb * (1 / fresh - 1 / reused)  # MB / (GB/s) = ms
+    ms = {name: s.median_s * 1e3 for name, s in time_variants(calls, args).items()}
+    for name, t in ms.items():
+        table.row(name, 2 * mb / t, t, shape=shape)
+    fault_ms = ms["copy into fresh tensor"] - ms["copy into reused buffer"]
     print(
         f"  Allocating the destination costs {fault_ms:+.2f} ms: glibc serves blocks above its "
         "mmap threshold\n"
@@ -359,127 +309,53 @@ def print_bandwidth(shape: tuple[int, ...], gbps: dict[str, float]) -> None:
     )
 
 
-def print_table(timings: list[Timing]) -> None:
-    shapes = list(dict.fromkeys(t.shape for t in timings))
-    for shape in shapes:
-        numel = math.prod(shape)
-        print(
-            f"\n{shape_str(shape)}  numel {numel:,}  ({numel * BYTES_PER_ELEMENT / 1e6:.1f} MB "
-            "per tensor)"
-        )
-        print(
-            f"  {'pass':<8} {'variant':<10} {'median ms':>10} {'× native':>9} {'GB/s':>7} "
-            f"{'spread':>7} {'calls/sample':>12}"
-        )
-        for pass_name in PASSES:
-            rows = [t for t in timings if t.shape == shape and t.pass_name == pass_name]
-            for i, t in enumerate(rows):
-                label = pass_name if i == 0 else ""
-                print(
-                    f"  {label:<8} {t.variant:<10} {t.median_s * 1e3:>10.3f} "
-                    f"{native_ratio(t, timings):>9.2f} {effective_gbps(t):>7.2f} "
-                    f"{t.spread:>6.1%} {t.calls_per_sample:>12}"
-                )
+def shape_str(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")"
 
 
-def check_targets(timings: list[Timing]) -> list[dict]:
-    """fast fwd+bwd vs native against TARGET_RATIO for each shape whose rank has a target."""
-    checks = []
-    for t in timings:
-        if t.variant != "fast" or t.pass_name != "fwd+bwd":
-            continue
-        limit = TARGET_RATIO.get(len(t.shape))
-        ratio = native_ratio(t, timings)
-        status = "n/a" if limit is None else ("PASS" if ratio <= limit else "MISS")
-        checks.append({"shape": list(t.shape), "ratio": ratio, "limit": limit, "status": status})
-    return checks
-
-
-def print_targets(checks: list[dict]) -> None:
-    print("\nTargets: fast fwd+bwd ≤ 2.0× native on 4-D shapes, ≤ 2.5× native on 2-D shapes")
-    for c in checks:
-        shape = shape_str(tuple(c["shape"]))
-        if c["limit"] is None:
-            print(f"  n/a   {shape:<20} {c['ratio']:.2f}×  (no target for {len(c['shape'])}-D)")
-            continue
-        line = f"  {c['status']:<5} {shape:<20} {c['ratio']:.2f}×  (limit {c['limit']:.1f}×)"
-        if c["status"] == "MISS":
-            over = c["ratio"] / c["limit"] - 1
-            line += f"  over by {c['ratio'] - c['limit']:.2f}× ({over:.0%} slower than allowed)"
-        print(line)
-
-
-def json_payload(
-    args: argparse.Namespace,
-    bandwidth_shape: tuple[int, ...],
-    bandwidth: dict[str, float],
-    timings: list[Timing],
-    checks: list[dict],
-) -> dict:
-    results = []
-    for t in timings:
-        row = asdict(t)
-        row.update(
-            median_ms=t.median_s * 1e3,
-            ratio_to_native=native_ratio(t, timings),
-            effective_gbps=effective_gbps(t),
-            spread=t.spread,
-        )
-        results.append(row)
-    return {
-        "meta": {
-            **environment_meta(),
-            "last_level_cache": last_level_cache(),
-            "repeats": args.repeats,
-            "warmup": args.warmup,
-            "min_sample_s": args.min_sample_s,
-            "dtype": "float32",
-            "bytes_definition": "fwd: 2*numel*4 (read x, write y); "
-            "fwd+bwd: 5*numel*4 (also read x, read dy, write dx)",
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        },
-        "memory_bandwidth": {"shape": list(bandwidth_shape), "gbps": bandwidth},
-        "results": results,
-        "targets": checks,
-    }
+COLUMNS = [
+    "pass:<8",
+    "variant:<10",
+    "median ms:10.3f",
+    "× native:.2f",
+    "GB/s:7.2f",
+    "spread:7.1%",
+    "calls/sample:d",
+]
+LEGEND = """\
+fwd = forward under no_grad; fwd+bwd = forward + autograd.grad w.r.t. x, weight, bias
+variants interleaved round-robin, median reported; calls shorter than min_sample_s are looped
+within a sample (calls/sample column);
+before each sample: {reset}one untimed call of the same variant
+GB/s = minimal bytes / median time, minimal bytes: fwd reads x, writes y = 2·numel·4;
+       fwd+bwd adds read x, read dy, write dx = 5·numel·4 in all
+spread = interquartile range / median of the samples"""
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    other_load = OtherLoad()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    print_header(args)
-
-    # The bandwidth reference should exceed the caches whatever --shapes selects.
-    largest = max([*args.shapes, *DEFAULT_SHAPES], key=math.prod)
-    bandwidth = memory_bandwidth(largest, args)
-    print_bandwidth(largest, bandwidth)
-
-    timings: list[Timing] = []
-    for shape in args.shapes:
-        gc.collect()  # free the previous shape's tensors before timing the next
-        shape_timings, problems = benchmark_shape(shape, args)
-        print_table(shape_timings)  # print as we go: the large shapes take a while
-        for problem in problems:
-            print(f"  WARNING: {problem}")
-        sys.stdout.flush()
-        timings += shape_timings
-
-    checks = check_targets(timings)
-    print_targets(checks)
-    other_cores = other_load.cores()
-    print_other_load(
-        other_cores,
-        "WARNING: the machine was not quiet; the timings above are disturbed (native's "
-        "multithreaded\n         kernel most of all). Rerun on an idle machine.",
+    report = Report(
+        "Batch normalization benchmark: training mode, float32, CPU, contiguous input, weight + "
+        "bias + running-stats buffers given (updated in place)",
+        env=[f"last-level cache {last_level_cache()}"],
+        momentum=MOMENTUM,
+        eps=EPS,
+        repeats=args.repeats,
+        warmup=args.warmup,
+        min_sample_s=args.min_sample_s,
     )
+    reset = "heap trimmed (malloc_trim), then " if reset_allocator is not None else ""
+    print(LEGEND.format(reset=reset))
+    # The bandwidth reference should exceed the caches whatever --shapes selects.
+    memory_bandwidth(max([*args.shapes, *DEFAULT_SHAPES], key=math.prod), args, report)
+    for shape in args.shapes:
+        benchmark_shape(shape, args, report)
+    report.summary("the timings above are disturbed, native's multithreaded kernel most of all")
     if args.json:
-        payload = json_payload(args, largest, bandwidth, timings, checks)
-        payload["meta"]["other_processes_cores"] = other_cores
-        write_json(args.json, payload, tag="batchnorm")
-        print(f"\nwrote {args.json}")
-    return 0  # a report: a missed target is printed, not an error
+        report.write_json(args.json)
+    return 0
 
 
 if __name__ == "__main__":

@@ -16,9 +16,9 @@ What is measured
    f_slsqp. Projected gradient descent (:func:`trainlab.convex.projected_gradient_descent`,
    lr = 1/L with L = ‖A‖₂², keep_trajectory=False), plain and accelerated (FISTA), from the same
    x0, is given the smallest max_steps K (found by doubling, then bisection) at which its final
-   f ≤ f_slsqp + 1e-6; then whole calls with that K are timed (median), and checked to reach the
-   target. SLSQP's whole call is timed the same way. Reported: both times and their ratio
-   (target: projected GD at least 10× faster).
+   f ≤ f_slsqp + 1e-6, checked to reach the target; then whole calls with that K and SLSQP's
+   whole call are timed, interleaved round-robin (median). Reported: the times and their ratio
+   (target: each projected GD variant at least 10× faster).
 
 3. Scaling, m = 2n, n = 10³, 10⁴, 10⁵, same problem family. A dense Gaussian A/√m at n = 10⁵
    would hold 2·10¹⁰ entries (160 GB), so the scaling rows use a sparse random A with k = 10
@@ -38,8 +38,9 @@ How
 float64 throughout; torch runs single-threaded by default (--threads): SLSQP is single-threaded,
 and on a shared machine a second torch thread mostly waits for a core. Before any timing each
 call runs once untimed (torch.func's first call traces; allocations and page faults settle).
-Calls shorter than a few milliseconds are repeated in an inner loop and divided. Medians are
-reported; fewer repeats are taken at large n.
+The variants of a case (simplex and ℓ1 ball; SLSQP and both projected GDs) are timed
+interleaved, round-robin. Calls shorter than a few milliseconds are repeated in an inner loop
+and divided. Medians are reported; fewer repeats are taken at large n.
 
 Run::
 
@@ -53,7 +54,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -64,14 +64,7 @@ import torch
 from scipy.optimize import minimize
 from scipy.sparse.linalg import LinearOperator, eigsh
 
-from common import (
-    environment_line,
-    environment_meta,
-    load_average_line,
-    positive_int,
-    time_once,
-    write_json,
-)
+from common import Report, Table, positive_int, time_round_robin, timed
 from trainlab.convex import (
     project_box,
     project_l1_ball,
@@ -135,14 +128,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # --------------------------------------------------------------------------------------------
 
 
-def time_median(fn: Callable[[], object], repeats: int, min_sample_s: float) -> float:
-    """Median seconds per call over `repeats` samples, after one untimed warm-up call; calls
-    shorter than min_sample_s are looped within a sample."""
-    first = time_once(fn)  # warm-up, and sizes the inner loop
-    number = max(1, math.ceil(min_sample_s / max(first, 1e-9)))
-    return statistics.median(time_once(fn, number) for _ in range(repeats))
-
-
 def repeats_for(n: int, repeats: int) -> int:
     """Fewer samples for the large sizes: one call at n = 10⁷ takes about a second."""
     return repeats if n <= 10**5 else max(2, min(repeats, 3))
@@ -153,14 +138,20 @@ def repeats_for(n: int, repeats: int) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def benchmark_projections(args: argparse.Namespace) -> dict:
-    print("\n1. Projections onto the simplex and the ℓ1 ball (radius 1), float64, v ~ N(0, I)")
-    print(
-        f"   {'n':>10} {'simplex':>12} {'ns/(n·log2 n)':>14} {'l1 ball':>12} "
-        f"{'ns/(n·log2 n)':>14} {'repeats':>8}"
+def benchmark_projections(args: argparse.Namespace, report: Report) -> None:
+    table = report.table(
+        "1. Projections onto the simplex and the ℓ1 ball (radius 1), float64, v ~ N(0, I)",
+        [
+            "n:>10,",
+            "simplex ms:12.4g",
+            "simplex ns/(n·log2 n):.2f",
+            "l1 ball ms:12.4g",
+            "l1 ball ns/(n·log2 n):.2f",
+            "repeats:d",
+        ],
     )
     gen = torch.Generator().manual_seed(0)
-    rows = []
+    times = {"simplex": [], "l1 ball": []}
     for n in args.projection_sizes:
         v = torch.randn(n, generator=gen, dtype=F64)
         assert float(v.abs().sum()) > 1.0  # the ℓ1 projection does real work
@@ -171,46 +162,26 @@ def benchmark_projections(args: argparse.Namespace) -> dict:
         assert abs(float(y.abs().sum()) - 1) <= 1e-9, "ℓ1 projection not on the sphere"
         del x, y
         r = repeats_for(n, args.repeats)
-        t_simplex = time_median(lambda v=v: project_simplex(v), r, args.min_sample_s)
-        t_l1 = time_median(lambda v=v: project_l1_ball(v), r, args.min_sample_s)
+        fns = {"simplex": lambda v=v: project_simplex(v), "l1 ball": lambda v=v: project_l1_ball(v)}
+        results = time_round_robin(fns, r, 1, args.min_sample_s)
+        t = {name: s.median_s for name, s in results.items()}
+        for name in times:
+            times[name].append(t[name])
         nlogn = n * math.log2(n)
-        rows.append(
-            {
-                "n": n,
-                "simplex_s": t_simplex,
-                "l1_ball_s": t_l1,
-                "repeats": r,
-                "simplex_ns_per_nlog2n": t_simplex / nlogn * 1e9,
-                "l1_ball_ns_per_nlog2n": t_l1 / nlogn * 1e9,
-            }
-        )
-        print(
-            f"   {n:>10,} {fmt_time(t_simplex):>12} {t_simplex / nlogn * 1e9:>14.2f} "
-            f"{fmt_time(t_l1):>12} {t_l1 / nlogn * 1e9:>14.2f} {r:>8}"
-        )
-        sys.stdout.flush()
-    fit = [row for row in rows if row["n"] >= 10**4]
-    exponents = {}
-    for key in ("simplex_s", "l1_ball_s"):
-        logn = np.log([row["n"] for row in fit])
-        logt = np.log([row[key] for row in fit])
-        exponents[key.removesuffix("_s")] = float(np.polyfit(logn, logt, 1)[0])
-    sizes = f"n = {fit[0]['n']:.0e} ... {fit[-1]['n']:.0e}"
-    print(
-        f"   least-squares slope of log(time) on log(n) over {sizes}: simplex "
-        f"{exponents['simplex']:.3f}, l1 ball {exponents['l1_ball']:.3f}"
-    )
-    lo, hi = fit[0]["n"], fit[-1]["n"]
+        ns = {name: t[name] / nlogn * 1e9 for name in t}
+        row = (n, t["simplex"] * 1e3, ns["simplex"], t["l1 ball"] * 1e3, ns["l1 ball"], r)
+        table.row(*row)
+    fit = [i for i, n in enumerate(args.projection_sizes) if n >= 10**4]
+    lo, hi = args.projection_sizes[fit[0]], args.projection_sizes[fit[-1]]
     nlogn_slope = math.log(hi * math.log(hi) / (lo * math.log(lo))) / math.log(hi / lo)
-    print(
-        f"   (an exact n·log n over the same range has slope {nlogn_slope:.3f}; exactly linear: 1)"
+    table = report.table(
+        f"   least-squares slope of log(time) on log(n) over n = {lo:.0e} ... {hi:.0e} (an exact "
+        "n·log n over the same range: the last column; exactly linear: 1)",
+        ["projection:<10", "slope:.3f", "n·log n slope:.3f"],
     )
-    return {
-        "rows": rows,
-        "fit_sizes": [row["n"] for row in fit],
-        "exponents": exponents,
-        "nlogn_reference_slope": nlogn_slope,
-    }
+    logn = np.log([args.projection_sizes[i] for i in fit])
+    for name, t in times.items():
+        table.row(name, float(np.polyfit(logn, np.log([t[i] for i in fit]), 1)[0]), nlogn_slope)
 
 
 # --------------------------------------------------------------------------------------------
@@ -362,71 +333,49 @@ def steps_to_reach(
     return hi
 
 
-def benchmark_box_least_squares(args: argparse.Namespace) -> dict:
+def benchmark_box_least_squares(args: argparse.Namespace, report: Report) -> None:
     problem = dense_problem(BOX_M, BOX_N, seed=0, scale=1.0, noise=0.5)
-    print(
-        f"\n2. Box-constrained least squares min ½‖Ax − b‖², 0 ≤ x ≤ 1: A {BOX_M}×{BOX_N} "
-        "N(0, 1), seed 0, x0 = 0.5"
-    )
     slsqp = run_slsqp(problem)
     if not slsqp.success:
-        print(f"   WARNING: SLSQP did not succeed: {slsqp.message}")
+        report.warn(f"SLSQP did not succeed: {slsqp.message}")
     f_slsqp, target = float(slsqp.fun), float(slsqp.fun) + TARGET_GAP
-    slsqp_repeats = min(args.repeats, 3)
-    t_slsqp = time_median(lambda: run_slsqp(problem), slsqp_repeats, 0.0)
     L = problem.lipschitz()
     lr = 1.0 / L
     # f* to high accuracy, to show how close SLSQP itself got
     reference = run_pgd(problem, lr, 100_000, 1e-12, accelerated=False)
     lower, upper = problem.active_bounds(reference.x)
-    print(f"   L = ‖A‖₂² = {L:.2f}, lr = 1/L; at the solution {lower} entries at 0, {upper} at 1")
-    print(
-        f"   SLSQP (jac, bounds, ftol {SLSQP_OPTIONS['ftol']:g}): f_slsqp = {f_slsqp:.10f} "
-        f"in {slsqp.nit} iterations, {fmt_time(t_slsqp)} (median of {slsqp_repeats}); "
-        f"f_slsqp − f* = {f_slsqp - reference.fun:.1e}"
-    )
-    print(f"   target for projected GD: f ≤ f_slsqp + {TARGET_GAP:g}")
-    out = {
-        "m": BOX_M,
-        "n": BOX_N,
-        "L": L,
-        "f_slsqp": f_slsqp,
-        "f_star": reference.fun,
-        "slsqp_nit": int(slsqp.nit),
-        "slsqp_s": t_slsqp,
-        "slsqp_repeats": slsqp_repeats,
-        "pgd": {},
-    }
-    print(
-        f"   {'variant':<22} {'steps K':>8} {'time':>10} {'f − f_slsqp':>12} "
-        f"{'SLSQP time / this':>18}"
-    )
+    report.table(
+        f"2. Box-constrained least squares min ½‖Ax − b‖², 0 ≤ x ≤ 1: A {BOX_M}×{BOX_N} "
+        "N(0, 1), seed 0, x0 = 0.5, lr = 1/L",
+        [
+            "L = ‖A‖₂²:.2f",
+            "entries at 0:d",
+            "at 1:d",
+            "f*:16.10f",
+            "f_slsqp:16.10f",
+            "f_slsqp − f*:.1e",
+        ],
+    ).row(L, lower, upper, reference.fun, f_slsqp, f_slsqp - reference.fun)
+    fns: dict[str, Callable[[], object]] = {"SLSQP": lambda: run_slsqp(problem)}
+    steps, fun = {"SLSQP": int(slsqp.nit)}, {"SLSQP": f_slsqp}
     for accelerated in (True, False):
         name = "accelerated (FISTA)" if accelerated else "plain"
-        steps = steps_to_reach(problem, lr, target, accelerated)
-        result = run_pgd(problem, lr, steps, 1e-14, accelerated)
-        assert result.fun <= target, "the timed configuration must reach the target"
-        t = time_median(
-            lambda a=accelerated, k=steps: run_pgd(problem, lr, k, 1e-14, a),
-            args.repeats,
-            args.min_sample_s,
-        )
-        ratio = t_slsqp / t
-        out["pgd"][name] = {"steps": steps, "time_s": t, "fun": result.fun, "speedup": ratio}
-        print(
-            f"   {name:<22} {steps:>8} {fmt_time(t):>10} {result.fun - f_slsqp:>12.1e} "
-            f"{ratio:>17.1f}×"
-        )
-    best = max(out["pgd"].values(), key=lambda r: r["speedup"])
-    worst = min(out["pgd"].values(), key=lambda r: r["speedup"])
-    met = worst["speedup"] >= TARGET_SPEEDUP
-    print(
-        f"   target: projected GD ≥ {TARGET_SPEEDUP:g}× faster than SLSQP at n = {BOX_N}: "
-        f"{'MET' if met else 'NOT MET'} (both variants: {worst['speedup']:.0f}× to "
-        f"{best['speedup']:.0f}×)"
+        steps[name] = steps_to_reach(problem, lr, target, accelerated)
+        fun[name] = run_pgd(problem, lr, steps[name], 1e-14, accelerated).fun
+        assert fun[name] <= target, "the timed configuration must reach the target"
+        fns[name] = lambda a=accelerated, k=steps[name]: run_pgd(problem, lr, k, 1e-14, a)
+    results = time_round_robin(fns, args.repeats, 1, args.min_sample_s)
+    table = report.table(
+        f"   SLSQP (jac, bounds, ftol {SLSQP_OPTIONS['ftol']:g}) and projected GD with the fewest "
+        f"steps K that reach f ≤ f_slsqp + {TARGET_GAP:g}",
+        ["solver:<20", "steps K:>8", "ms:10.4g", "f − f_slsqp:12.1e", "SLSQP time / this:17.1f"],
     )
-    out["target_met"] = met
-    return out
+    for name, s in results.items():
+        speedup = results["SLSQP"].median_s / s.median_s
+        table.row(name, steps[name], s.median_s * 1e3, fun[name] - f_slsqp, speedup)
+        if name != "SLSQP":
+            name = f"projected GD {name} at n = {BOX_N}: SLSQP time / its time"
+            report.target(name, speedup, TARGET_SPEEDUP)
 
 
 # --------------------------------------------------------------------------------------------
@@ -434,151 +383,107 @@ def benchmark_box_least_squares(args: argparse.Namespace) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def scaling_row(problem: Problem, args: argparse.Namespace, accelerated: bool) -> dict:
+SCALING_COLUMNS = [
+    "n:>7,",
+    "variant:<12",
+    "status:<10",
+    "steps:>6",
+    "s:10.4g",
+    "ms/step:9.2f",
+    "f:16.8f",
+    "‖G(x)‖:10.2e",
+    "/‖G(x0)‖:9.1e",
+]
+
+
+def scaling_row(
+    problem: Problem, args: argparse.Namespace, accelerated: bool, table: Table
+) -> tuple[float, float]:
+    """One timed run of projected GD on `problem`, as a row; returns its final f and seconds."""
     L = problem.lipschitz()
     lr = 1.0 / L
     x0 = torch.full((problem.n,), 0.5, dtype=F64)
     g0 = problem.mapping_norm(x0, lr)
-    tol = 1e-6 * g0
-    start = time.perf_counter()
-    result = run_pgd(problem, lr, args.max_steps, tol, accelerated)
-    elapsed = time.perf_counter() - start
+    result, elapsed = timed(lambda: run_pgd(problem, lr, args.max_steps, 1e-6 * g0, accelerated))
     mapping = problem.mapping_norm(result.x, lr)
-    return {
-        "operator": problem.name,
-        "n": problem.n,
-        "m": problem.m,
-        "L": L,
-        "variant": "accelerated" if accelerated else "plain",
-        "status": result.status,
-        "steps": result.nit,
-        "time_s": elapsed,
-        "ms_per_step": elapsed / result.nit * 1e3,
-        "fun": result.fun,
-        "mapping_norm": mapping,
-        "mapping_norm_x0": g0,
-    }
-
-
-def print_scaling_row(row: dict) -> None:
-    print(
-        f"   {row['n']:>7,} {row['variant']:<12} {row['status']:<10} {row['steps']:>6} "
-        f"{fmt_time(row['time_s']):>10} {row['ms_per_step']:>9.2f} {row['fun']:>16.8f} "
-        f"{row['mapping_norm']:>10.2e} {row['mapping_norm'] / row['mapping_norm_x0']:>9.1e}"
+    table.row(
+        problem.n,
+        "accelerated" if accelerated else "plain",
+        result.status,
+        result.nit,
+        elapsed,
+        elapsed / result.nit * 1e3,
+        result.fun,
+        mapping,
+        mapping / g0,
+        operator=problem.name,
+        m=problem.m,
+        L=L,
     )
-    sys.stdout.flush()
+    return result.fun, elapsed
 
 
-def benchmark_scaling(args: argparse.Namespace) -> dict:
+def benchmark_scaling(args: argparse.Namespace, report: Report) -> None:
     print(
         "\n3. Scaling: min ½‖Ax − b‖², 0 ≤ x ≤ 1, m = 2n, x0 = 0.5, lr = 1/L (L by Lanczos), "
         f"stop at gradient mapping ≤ 1e-6·(its value at x0) or {args.max_steps} steps"
     )
-    header = (
-        f"   {'n':>7} {'variant':<12} {'status':<10} {'steps':>6} {'time':>10} "
-        f"{'ms/step':>9} {'f':>16} {'‖G(x)‖':>10} {'/‖G(x0)‖':>9}"
-    )
-    out = {"rows": [], "slsqp": []}
     n0 = args.scaling_sizes[0]
     dense = dense_problem(2 * n0, n0, seed=1, scale=1 / math.sqrt(2 * n0), noise=0.1)
-    print(
+    table = report.table(
         f"   A: {dense.name} = Gaussian/√m (n = {n0:,} only: a dense A at n = 10⁵ would need "
-        "2·10¹⁰ entries)"
+        "2·10¹⁰ entries)",
+        SCALING_COLUMNS,
     )
-    print(header)
-    for accelerated in (True, False):
-        row = scaling_row(dense, args, accelerated)
-        out["rows"].append(row)
-        print_scaling_row(row)
+    runs = [scaling_row(dense, args, accelerated, table) for accelerated in (True, False)]
     if args.slsqp_cap > 0:
-        start = time.perf_counter()
         try:
-            res = run_slsqp(dense, args.slsqp_cap)
-            elapsed = time.perf_counter() - start
-            best = min(r["fun"] for r in out["rows"])
-            fastest = min(r["time_s"] for r in out["rows"])
-            print(
-                f"   SLSQP at n = {n0:,}: {fmt_time(elapsed)}, {res.nit} iterations, "
-                f"f = {res.fun:.8f} (f − best projected GD = {res.fun - best:.1e}), "
-                f"{res.message}; SLSQP time / faster projected GD = "
-                f"{elapsed / fastest:.0f}×"
+            res, elapsed = timed(lambda: run_slsqp(dense, args.slsqp_cap))
+            best, fastest = min(f for f, _ in runs), min(t for _, t in runs)
+            columns = ["n:>7,", "s:.4g", "iterations:d", "f:16.8f", "f − best projected GD:.1e"]
+            table = report.table(
+                "   SLSQP on the dense problem",
+                [*columns, "time / faster projected GD:.0f", "message"],
             )
-            out["slsqp"].append(
-                {
-                    "n": n0,
-                    "time_s": elapsed,
-                    "nit": int(res.nit),
-                    "fun": float(res.fun),
-                    "success": bool(res.success),
-                    "speedup_of_faster_pgd": elapsed / fastest,
-                }
-            )
+            row = (n0, elapsed, int(res.nit), float(res.fun), res.fun - best, elapsed / fastest)
+            table.row(*row, res.message)
         except SlsqpTimeout:
-            print(f"   SLSQP at n = {n0:,}: stopped at the {args.slsqp_cap:g} s cap (--slsqp-cap)")
-            out["slsqp"].append({"n": n0, "time_s": None, "capped_at_s": args.slsqp_cap})
+            report.warn(f"SLSQP at n = {n0:,}: stopped at the {args.slsqp_cap:g} s cap")
     else:
         print(f"   SLSQP at n = {n0:,}: skipped (--quick / --slsqp-cap 0)")
     for n in args.scaling_sizes[1:]:
         print(f"   SLSQP at n = {n:,}: skipped: SLSQP is O(n³) per iteration")
 
-    print(
+    table = report.table(
         f"   A: sparse, {NONZEROS_PER_ROW} nonzeros per row at random columns, values "
         f"N(0, n/(m·{NONZEROS_PER_ROW})) (unit expected column norms, like Gaussian/√m);\n"
-        "      Ax by index_select + row sum (torch.func differentiates it), Aᵀr by index_add"
+        "      Ax by index_select + row sum (torch.func differentiates it), Aᵀr by index_add",
+        SCALING_COLUMNS,
     )
-    print(header)
     for n in args.scaling_sizes:
         problem = sparse_problem(2 * n, n, seed=2, noise=0.1)
         for accelerated in (True, False):
-            row = scaling_row(problem, args, accelerated)
-            out["rows"].append(row)
-            print_scaling_row(row)
+            scaling_row(problem, args, accelerated, table)
         del problem
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Reporting and main
-# --------------------------------------------------------------------------------------------
-
-
-def fmt_time(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.1f} µs"
-    if seconds < 1.0:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds:.2f} s"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    started = time.perf_counter()
-    print("Convex toolkit benchmark: projections, projected gradient descent vs scipy SLSQP")
-    print(environment_line(f"numpy {np.__version__}"))
-    print(
-        f"repeats {args.repeats} (fewer at n > 10⁵ and for SLSQP), medians after one "
-        f"warm-up call | {load_average_line()}"
+    report = Report(
+        "Convex toolkit benchmark: projections, projected gradient descent vs scipy SLSQP",
+        env=[f"numpy {np.__version__}"],
+        repeats=f"{args.repeats} (fewer at n > 10⁵), medians after one warm-up call",
+        quick=args.quick,
+        min_sample_s=args.min_sample_s,
     )
-    payload = {
-        "meta": {
-            **environment_meta(),
-            "repeats": args.repeats,
-            "quick": args.quick,
-            "dtype": "float64",
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        },
-        "projections": benchmark_projections(args),
-        "box_least_squares": benchmark_box_least_squares(args),
-        "scaling": benchmark_scaling(args),
-    }
-    total = time.perf_counter() - started
-    payload["meta"]["total_s"] = total
-    print(f"\ntotal {total:.0f} s")
+    benchmark_projections(args, report)
+    benchmark_box_least_squares(args, report)
+    benchmark_scaling(args, report)
+    report.summary()
     if args.json:
-        write_json(args.json, payload, tag="convex")
-        print(f"wrote {args.json}")
-    return 0  # a report: a missed target is printed, not an error
+        report.write_json(args.json)
+    return 0
 
 
 if __name__ == "__main__":

@@ -10,9 +10,14 @@ What is measured
    copy of the parameters, gradients and buffers. Before timing, one step of each from the same
    start is checked to give the same parameters and momentum buffers (bit for bit).
    Target: trainlab ≤ 1.1× torch's time per step.
+2. Minibatch SGD on airfoil -- seconds per epoch of the second edition's airfoil runs (batch
+   1500, 1, 100, 10) with the book's from-scratch update (p ← p − η∇p) and with
+   ``torch.optim.SGD`` ("concise"), one epoch each, the median of ``max(3, repeats // 5)``
+   seeds: the per-step Python overhead dominates at small batches. Skipped (with a warning)
+   where airfoil_self_noise.dat is not found.
 
-Each section is one function returning a :class:`Section`; ``main`` runs them in turn (add a
-section by appending its function to ``SECTIONS``).
+Each section is one function of the arguments and the report; ``main`` runs them in turn (add
+a section by appending its function to ``SECTIONS``).
 
 How
 ---
@@ -37,79 +42,21 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
-import math
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import torch
 
-from common import (
-    OtherLoad,
-    SampleStats,
-    environment_line,
-    environment_meta,
-    load_average_line,
-    positive_int,
-    print_other_load,
-    time_round_robin,
-    write_json,
-)
+from common import Report, Samples, Table, positive_int, time_round_robin
 from trainlab.data.airfoil import load_airfoil
-from trainlab.experiments.minibatch_sgd import BOOK_RUNS, train
+from trainlab.experiments.editions import EDITION_SETTINGS
+from trainlab.experiments.minibatch_sgd import train
 from trainlab.models import resnet18
 from trainlab.optim.sgd import SGD
 
 TARGET_RATIO = 1.1  # trainlab's time per SGD step relative to torch.optim.SGD(foreach=True)
 LR = 1e-3
-
-
-@dataclass
-class Row(SampleStats):
-    """The samples of one variant in one case, in seconds per call."""
-
-    case: str
-    variant: str
-    calls_per_sample: int
-    samples_s: list[float]
-    ratio: float = math.nan  # median / the baseline's median
-
-    @property
-    def best_s(self) -> float:
-        """The fastest sample: the cost with the least interference from other processes."""
-        return min(self.samples_s)
-
-
-@dataclass
-class Section:
-    """One section's results: timed rows, correctness checks, target verdicts."""
-
-    name: str
-    baseline: str
-    rows: list[Row] = field(default_factory=list)
-    checks: list[str] = field(default_factory=list)  # problems found; empty = all agree
-    targets: list[dict] = field(default_factory=list)
-
-    def as_json(self) -> dict:
-        return {
-            "baseline": self.baseline,
-            "rows": [
-                {
-                    "case": r.case,
-                    "variant": r.variant,
-                    "median_ms": r.median_s * 1e3,
-                    "best_ms": r.best_s * 1e3,
-                    "ratio_to_baseline": r.ratio,
-                    "spread": r.spread,
-                    "calls_per_sample": r.calls_per_sample,
-                    "samples_s": r.samples_s,
-                }
-                for r in self.rows
-            ],
-            "problems": self.checks,
-            "targets": self.targets,
-        }
+AIRFOIL_RUNS = EDITION_SETTINGS["e2"].airfoil_runs  # the second edition's runs
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,8 +128,38 @@ def first_step_problems(case: str, optimizers: dict[str, torch.optim.Optimizer])
     return problems
 
 
-def sgd_step(args: argparse.Namespace) -> Section:
-    section = Section("SGD step on ResNet-18 parameters (11.7 M float32)", baseline="torch")
+def rows(table: Table, case: str, results: dict[str, Samples], baseline: str) -> dict[str, float]:
+    """One row per variant; returns each one's median relative to the baseline's."""
+    ratios = {}
+    for variant, s in results.items():
+        ratios[variant] = s.median_s / results[baseline].median_s
+        table.row(
+            case,
+            variant,
+            s.median_s * 1e3,
+            ratios[variant],
+            s.best_s * 1e3,
+            s.spread,
+            s.calls_per_sample,
+            samples_s=s.samples_s,
+        )
+    return ratios
+
+
+def columns(baseline: str) -> list[str]:
+    return [
+        "case:<14",
+        "variant:<12",
+        "median ms:10.3f",
+        f"× {baseline}:9.3f",
+        "best ms:9.3f",
+        "spread:7.1%",
+        "calls/sample:d",
+    ]
+
+
+def sgd_step(args: argparse.Namespace, report: Report) -> None:
+    table = report.table("SGD step on ResNet-18 parameters (11.7 M float32)", columns("torch"))
     params = resnet18_params_with_grads()
     for momentum in (0.0, 0.9):
         case = f"momentum {momentum:g}"
@@ -190,131 +167,69 @@ def sgd_step(args: argparse.Namespace) -> Section:
             "trainlab": SGD(clone_params(params), lr=LR, momentum=momentum),
             "torch": torch.optim.SGD(clone_params(params), lr=LR, momentum=momentum, foreach=True),
         }
-        section.checks += first_step_problems(case, optimizers)
-        timings = time_round_robin(
+        problems = first_step_problems(case, optimizers)
+        name = f"{case}: every variant's first step gives the same parameters and buffers"
+        report.check(name, not problems, "; ".join(problems))
+        results = time_round_robin(
             {n: opt.step for n, opt in optimizers.items()},
             args.repeats,
             args.warmup,
             args.min_sample_s,
             same_number=True,  # the variants of a case do the same work: sample them alike
         )
-        rows = [Row(case, n, number, samples) for n, (number, samples) in timings.items()]
-        base = next(r for r in rows if r.variant == section.baseline)
-        for row in rows:
-            row.ratio = row.median_s / base.median_s
-        section.rows += rows
-        ours = next(r for r in rows if r.variant == "trainlab")
-        section.targets.append(
-            {
-                "case": case,
-                "ratio": ours.ratio,
-                "limit": TARGET_RATIO,
-                "status": "PASS" if ours.ratio <= TARGET_RATIO else "MISS",
-            }
-        )
+        ratios = rows(table, case, results, "torch")
+        name = f"SGD step {case}: trainlab / torch time"
+        report.target(name, ratios["trainlab"], TARGET_RATIO, higher_is_better=False)
         del optimizers
         gc.collect()
-    return section
 
 
-def airfoil_minibatch(args: argparse.Namespace) -> Section:
+def airfoil_minibatch(args: argparse.Namespace, report: Report) -> None:
     """Seconds per epoch of the book's airfoil runs, each batch size, from scratch (p ← p − η∇p)
-    and concise (torch.optim.SGD): the per-step Python overhead dominates at small batches."""
-    section = Section("Minibatch SGD on airfoil: seconds per epoch", baseline="from scratch")
+    and concise (torch.optim.SGD): the per-step Python overhead dominates at small batches. The
+    epoch time is the one train() measures (recording the loss excluded)."""
     try:
         data = load_airfoil(args.data_dir)
     except FileNotFoundError as err:
-        section.checks.append(f"skipped: {err}")
-        return section
+        report.warn(f"airfoil section skipped: {err}")
+        return
+    table = report.table("Minibatch SGD on airfoil: one epoch", columns("from scratch"))
     repeats = max(3, args.repeats // 5)
-    for run in BOOK_RUNS:
+    for run in AIRFOIL_RUNS:
         if run.concise:
             continue
-        case = f"batch {run.batch_size}"
-        rows = []
+        results = {}
         for variant, concise in (("from scratch", False), ("concise", True)):
             timed = dataclasses.replace(run, epochs=1, concise=concise)
             samples = [train(timed, data, seed=i).seconds[-1] for i in range(repeats)]
-            rows.append(Row(case, variant, 1, samples))
-        for row in rows:
-            row.ratio = row.median_s / rows[0].median_s
-        section.rows += rows
-    return section
+            results[variant] = Samples(1, samples)
+        rows(table, f"batch {run.batch_size}", results, "from scratch")
 
 
-# The benchmark's sections, run in this order; each takes the arguments and returns a Section.
-SECTIONS: list[Callable[[argparse.Namespace], Section]] = [sgd_step, airfoil_minibatch]
-
-
-# --------------------------------------------------------------------------------------------
-# Reporting
-# --------------------------------------------------------------------------------------------
-
-
-def print_header(args: argparse.Namespace) -> None:
-    print("Optimizer benchmark: trainlab.optim vs torch.optim, float32, CPU")
-    print(environment_line())
-    print(
-        f"{args.repeats} timed repetitions after {args.warmup} warm-up round(s), variants "
-        "interleaved round-robin, median reported;\n"
-        f"calls shorter than {args.min_sample_s * 1e3:g} ms are looped within a sample; "
-        "spread = interquartile range / median"
-    )
-    print(load_average_line())
-
-
-def print_section(section: Section) -> None:
-    print(f"\n{section.name}")
-    print(
-        f"  {'case':<14} {'variant':<10} {'median ms':>10} {f'× {section.baseline}':>9} "
-        f"{'best ms':>9} {'spread':>7} {'calls/sample':>12}"
-    )
-    for row in section.rows:
-        print(
-            f"  {row.case:<14} {row.variant:<10} {row.median_s * 1e3:>10.3f} {row.ratio:>9.3f} "
-            f"{row.best_s * 1e3:>9.3f} {row.spread:>6.1%} {row.calls_per_sample:>12}"
-        )
-    for problem in section.checks:
-        print(f"  WARNING: {problem}")
-    if not section.checks and section.targets:
-        print("  check: every variant's first step gave the same parameters and buffers")
-    for t in section.targets:
-        print(f"  target {t['status']}: {t['case']}: {t['ratio']:.3f}× (limit {t['limit']:g}×)")
+# The benchmark's sections, run in this order; each takes the arguments and the report.
+SECTIONS: list[Callable[[argparse.Namespace, Report], None]] = [sgd_step, airfoil_minibatch]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    other_load = OtherLoad()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    print_header(args)
-    sections = []
-    for run_section in SECTIONS:
-        section = run_section(args)
-        print_section(section)  # print as we go
-        sys.stdout.flush()
-        sections.append(section)
-    other_cores = other_load.cores()
-    print_other_load(
-        other_cores,
-        "WARNING: the machine was not quiet; the times above are disturbed (ratios less so, as "
-        "the\n         variants are interleaved). Rerun on an idle machine, or with --threads 1.",
+    report = Report(
+        "Optimizer benchmark: trainlab.optim vs torch.optim, float32, CPU",
+        repeats=args.repeats,
+        warmup=args.warmup,
+        min_sample_s=args.min_sample_s,
     )
+    print(
+        "variants interleaved round-robin, median reported; calls shorter than min_sample_s are\n"
+        "looped within a sample, as often for every variant; spread = interquartile range / median"
+    )
+    for section in SECTIONS:
+        section(args, report)
+    report.summary("the times above are disturbed (ratios less so: the variants are interleaved)")
     if args.json:
-        payload = {
-            "meta": {
-                **environment_meta(),
-                "repeats": args.repeats,
-                "warmup": args.warmup,
-                "min_sample_s": args.min_sample_s,
-                "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "other_processes_cores": other_cores,
-            },
-            "sections": {s.name: s.as_json() for s in sections},
-        }
-        write_json(args.json, payload, tag="optim")
-        print(f"\nwrote {args.json}")
-    return 0  # a report: a missed target is printed, not an error
+        report.write_json(args.json)
+    return 0
 
 
 if __name__ == "__main__":

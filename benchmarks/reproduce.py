@@ -18,12 +18,11 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
-from common import OtherLoad, environment_line, environment_meta, load_average_line, write_json
+from common import Report, timed
 from trainlab.experiments import eta
 from trainlab.experiments.sections import SECTIONS
 from trainlab.experiments.settings import Settings
@@ -47,69 +46,55 @@ def main() -> None:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     keys = args.only.split(",") if args.only else list(SECTIONS)
-    print(environment_line(f"profile {args.profile}", f"busy processes {args.busy}"))
-    print(load_average_line())
+    report = Report(
+        "trainlab reproduce, timed per section beside the run-time prediction",
+        profile=args.profile,
+        sections=",".join(keys),
+        busy_processes=args.busy,
+    )
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     try:
         unit = eta.calibrate()
         predicted = eta.predict(args.profile, keys, unit)
-        other_load = OtherLoad()
-        start = time.perf_counter()
         with tempfile.TemporaryDirectory() as out:
             settings = Settings(args.profile, data_dir=args.data_dir)
-            document = reproduce(settings, Path(out), keys, log=sys.stdout, progress=None)
-        total = time.perf_counter() - start
-        other_cores = other_load.cores()
+            document, total = timed(
+                lambda: reproduce(settings, Path(out), keys, log=sys.stdout, progress=None)
+            )
     finally:
-        for hog in hogs:
+        for hog in hogs:  # killed, not waited for: their CPU time stays other processes' load
             hog.kill()
-    print(
-        "\ncalibration (s per unit): "
-        + ", ".join(f"{k} {unit[k]:.4f} (reference {eta.REFERENCE_UNIT[k]:.4f})" for k in unit)
+    table = report.table(
+        "Calibration, seconds per unit", ["kind:<6", "measured:.4f", "reference:.4f"]
     )
-    header = f"{'section':<18}{'measured s':>11}{'conv':>9}{'small':>9}{'other':>9}"
-    print(f"\n{header}{'predicted s':>13}")
-    rows = []
+    for kind, value in unit.items():
+        table.row(kind, value, eta.REFERENCE_UNIT[kind])
+    table = report.table(
+        "Seconds per section",
+        ["section:<18", "measured s:.1f", "conv:.1f", "small:.1f", "other:.1f", "predicted s:.1f"],
+    )
+    measured = guessed = 0.0
     for record in document["sections"]:
         key, parts = record["key"], record["seconds_by_kind"]
         guess = predicted.get(key)
-        rows.append(
-            {"section": key, "seconds": record["seconds"], "by_kind": parts, "predicted": guess}
-        )
-        shown = f"{guess:13.1f}" if guess else f"{'—':>13}"
-        print(
-            f"{key:<18}{record['seconds']:11.1f}{parts['conv']:9.1f}{parts['small']:9.1f}"
-            f"{parts['other']:9.1f}{shown}"
-        )
-    measured = sum(r["seconds"] for r in rows)
-    guessed = sum(r["predicted"] or 0 for r in rows)
-    print(f"{'total':<18}{measured:11.1f}{'':27}{guessed:13.1f}")
-    print(f"wall time including calibration and the report: {total:.1f} s")
-    if other_cores is not None:
-        print(f"other processes kept {other_cores:.2f} cores busy on average")
+        row = (key, record["seconds"], parts["conv"], parts["small"], parts["other"], guess)
+        table.row(*row)
+        measured, guessed = measured + record["seconds"], guessed + (guess or 0)
+    table.row("total", measured, None, None, None, guessed, wall_s=total)
+    print(f"  wall time of the run and the report (calibration excluded): {total:.1f} s")
     if args.emit_reference:
         print("\n# paste into src/trainlab/experiments/eta.py")
         print(f"REFERENCE_UNIT = {{{', '.join(f'{k!r}: {v:.4f}' for k, v in unit.items())}}}")
         print(f"REFERENCE[{args.profile!r}] = {{")
-        for r in rows:
-            parts = ", ".join(f"{k!r}: {v}" for k, v in r["by_kind"].items())
-            print(f"    {r['section']!r}: {{{parts}}},")
+        for record in document["sections"]:
+            parts = ", ".join(f"{k!r}: {v}" for k, v in record["seconds_by_kind"].items())
+            print(f"    {record['key']!r}: {{{parts}}},")
         print("}")
+    report.summary()
+    for hog in hogs:
+        hog.wait()
     if args.json:
-        write_json(
-            args.json,
-            {
-                "meta": environment_meta(),
-                "profile": args.profile,
-                "threads": torch.get_num_threads(),
-                "busy": args.busy,
-                "calibration": unit,
-                "sections": rows,
-                "wall_s": total,
-                "other_cores": other_cores,
-            },
-            tag="reproduce",
-        )
+        report.write_json(args.json)
 
 
 if __name__ == "__main__":

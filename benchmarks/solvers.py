@@ -3,29 +3,34 @@ problems (unconstrained), the Hock–Schittkowski subset (constrained) and the s
 line-search functions from four first steps.
 
 For each method: problems solved (the sets' own ``solved`` tests), evaluations of f, ∇f and
-∇²f in total, and wall time. Every derivative is torch autograd for both libraries, so the
-counts compare the algorithms, not the derivative code.
+∇²f in total (for the constrained set the worst constraint violation among the solved problems),
+and wall time (one run over the set). Every derivative is torch autograd for both libraries, so
+the counts compare the algorithms, not the derivative code. For the line search: evaluations
+per case, and whether the step found satisfies the strong Wolfe conditions.
 
-    python benchmarks/solvers.py [--json PATH]
+    python benchmarks/solvers.py [--quick] [--json PATH]
+
+``--quick`` runs the first 10 problems of each set (and every line-search case): a smoke run.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import time
 import warnings
 
 import numpy as np
 import scipy.optimize
 import torch
 
-from common import environment_line, environment_meta, load_average_line, write_json
+from common import Report, timed
 from trainlab.convex import augmented_lagrangian, penalty_method
 from trainlab.convex import hock_schittkowski as hs
 from trainlab.optim import mgh
 from trainlab.optim.linesearch import LineSearchError, more_thuente
 from trainlab.optim.minimize import minimize
+
+QUICK_PROBLEMS = 10
 
 
 def _numpy(fn):
@@ -87,14 +92,6 @@ def hs_scipy(method: str):
     return run
 
 
-def table(title, header, rows):
-    print(f"\n{title}\n")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(str(v) for v in row) + " |")
-
-
 def line_search_cases():
     """Moré & Thuente (1994), Table 1: six functions φ(α) with (c₁, c₂)."""
 
@@ -136,10 +133,18 @@ def line_search_cases():
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default=None, help="also write the results here")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"the first {QUICK_PROBLEMS} problems of each set"
+    )
     args = parser.parse_args()
-    print(environment_line(f"scipy {scipy.__version__}"))
-    print(load_average_line())
-    results = {"meta": environment_meta(), "mgh": {}, "hs": {}, "line_search": []}
+    mgh_problems = mgh.PROBLEMS[:QUICK_PROBLEMS] if args.quick else mgh.PROBLEMS
+    hs_problems = hs.PROBLEMS[:QUICK_PROBLEMS] if args.quick else hs.PROBLEMS
+    report = Report(
+        "Solver benchmark: trainlab's minimizers beside scipy's on classical test sets",
+        env=[f"scipy {scipy.__version__}"],
+        mgh_problems=len(mgh_problems),
+        hs_problems=len(hs_problems),
+    )
 
     methods = {
         "trainlab BFGS (strong Wolfe)": mgh_trainlab("bfgs"),
@@ -149,34 +154,16 @@ def main() -> None:
         "scipy L-BFGS-B": mgh_scipy("L-BFGS-B"),
         "scipy Newton-CG": mgh_scipy("Newton-CG"),
     }
-    rows = []
-    for name, run in methods.items():
-        solved, nfev, njev, nhev, failed = 0, 0, 0, 0, []
-        start = time.perf_counter()
-        for p in mgh.PROBLEMS:
-            value, fe, je, he = run(p)
-            ok = mgh.solved(p, value)
-            solved += ok
-            nfev, njev, nhev = nfev + fe, njev + je, nhev + he
-            if not ok:
-                failed.append(p.number)
-        seconds = time.perf_counter() - start
-        rows.append(
-            (name, f"{solved}/{len(mgh.PROBLEMS)}", nfev, njev, nhev, f"{seconds:.1f}", failed)
-        )
-        results["mgh"][name] = {
-            "solved": solved,
-            "nfev": nfev,
-            "njev": njev,
-            "nhev": nhev,
-            "seconds": seconds,
-            "unsolved": failed,
-        }
-    table(
-        "Moré–Garbow–Hillstrom, 29 problems from the standard starts",
-        ["method", "solved", "nfev", "njev", "nhev", "seconds", "unsolved"],
-        rows,
+    table = report.table(
+        f"Moré–Garbow–Hillstrom, {len(mgh_problems)} problems from the standard starts",
+        ["method:<30", "solved:>6", "nfev:>6", "njev:>6", "nhev:>6", "seconds:.1f", "unsolved"],
     )
+    for name, run in methods.items():
+        runs, seconds = timed(lambda run=run: [run(p) for p in mgh_problems])
+        ok = [mgh.solved(p, r[0]) for p, r in zip(mgh_problems, runs, strict=True)]
+        nfev, njev, nhev = (sum(r[i] for r in runs) for i in (1, 2, 3))
+        unsolved = [p.number for p, good in zip(mgh_problems, ok, strict=True) if not good]
+        table.row(name, f"{sum(ok)}/{len(ok)}", nfev, njev, nhev, seconds, unsolved)
 
     methods = {
         "trainlab augmented Lagrangian": hs_trainlab(augmented_lagrangian),
@@ -184,32 +171,26 @@ def main() -> None:
         "scipy SLSQP": hs_scipy("SLSQP"),
         "scipy trust-constr": hs_scipy("trust-constr"),
     }
-    rows = []
-    for name, run in methods.items():
-        solved, failed, worst = 0, [], 0.0
-        start = time.perf_counter()
-        for p in hs.PROBLEMS:
-            value, violation, _ = run(p)
-            ok = hs.solved(p, value, violation)
-            solved += ok
-            worst = max(worst, violation) if ok else worst
-            if not ok:
-                failed.append(p.number)
-        seconds = time.perf_counter() - start
-        rows.append(
-            (name, f"{solved}/{len(hs.PROBLEMS)}", f"{worst:.1e}", f"{seconds:.1f}", failed)
-        )
-        results["hs"][name] = {"solved": solved, "seconds": seconds, "unsolved": failed}
-    table(
+    table = report.table(
         "Hock–Schittkowski subset (solved: violation ≤ 1e-6 and f within 1e-6 of f*)",
-        ["method", "solved", "worst violation when solved", "seconds", "unsolved"],
-        rows,
+        ["method:<30", "solved:>6", "worst violation when solved:.1e", "seconds:.1f", "unsolved"],
     )
+    for name, run in methods.items():
+        runs, seconds = timed(lambda run=run: [run(p) for p in hs_problems])
+        ok = [hs.solved(p, r[0], r[1]) for p, r in zip(hs_problems, runs, strict=True)]
+        worst = max((r[1] for r, good in zip(runs, ok, strict=True) if good), default=0.0)
+        unsolved = [p.number for p, good in zip(hs_problems, ok, strict=True) if not good]
+        table.row(name, f"{sum(ok)}/{len(ok)}", worst, seconds, unsolved)
 
-    rows, total = [], 0
+    firsts = (1e-3, 1e-1, 1e1, 1e3)
+    table = report.table(
+        "Moré–Thuente line search: evaluations per case",
+        ["function:>8", "c₁:>6", "c₂:>6", *(f"α₀ = {a:g}:>10" for a in firsts)],
+    )
+    total = 0
     for number, (phi, c1, c2) in enumerate(line_search_cases(), start=1):
-        counts = []
-        for first in (1e-3, 1e-1, 1e1, 1e3):
+        counts, ok = [], []
+        for first in firsts:
             calls = [0]
 
             def counted(a, phi=phi, calls=calls):
@@ -220,22 +201,17 @@ def main() -> None:
             try:
                 step = more_thuente(counted, f0, g0, first, c1, c2, max_evals=100)
                 value, slope = phi(step)
-                ok = value <= f0 + c1 * step * g0 and abs(slope) <= c2 * abs(g0)
+                ok.append(value <= f0 + c1 * step * g0 and abs(slope) <= c2 * abs(g0))
             except LineSearchError:
-                ok = False
-            counts.append(f"{calls[0]}{'' if ok else ' (failed)'}")
+                ok.append(False)
+            counts.append(calls[0])
             total += calls[0]
-            results["line_search"].append(
-                {"function": number, "first": first, "evals": calls[0], "ok": ok}
-            )
-        rows.append((number, c1, c2, *counts))
-    table(
-        f"Moré–Thuente line search: evaluations per case (total {total}; the paper's: 179)",
-        ["function", "c₁", "c₂", "α₀ = 1e-3", "1e-1", "1e1", "1e3"],
-        rows,
-    )
+        cells = [f"{n}{'' if good else ' (failed)'}" for n, good in zip(counts, ok, strict=True)]
+        table.row(number, c1, c2, *cells, evals=counts, ok=ok)
+    print(f"  total {total} evaluations (the paper's: 179)")
+    report.summary()
     if args.json:
-        write_json(args.json, results, "solvers")
+        report.write_json(args.json)
 
 
 if __name__ == "__main__":
