@@ -8,6 +8,8 @@ Usage (by hand, from the repository root; not part of CI — a full run takes ho
     python tools/mutation.py nn --report         # the table from the last results, no run
     python tools/mutation.py nn --survivors      # the mutants no test killed (then `--show NAME`)
     python tools/mutation.py nn --rerun          # after adding tests: re-test the non-killed ones
+    python tools/mutation.py --sample 120        # 120 random mutants per package, score ± 95% CI
+    python tools/mutation.py nn --sample 120 --rerun   # after adding tests: re-test its survivors
 
 How it works. Each package gets its own mutmut workspace ``mutants/<package>/`` (``mutants/`` is
 git-ignored): a copy of ``src/``, ``tests/`` and ``pyproject.toml`` plus a ``setup.cfg`` whose
@@ -26,18 +28,38 @@ behaviour is marked in the source with ``# pragma: no mutate`` and a reason; the
 those as "equivalent" (by generating the file's mutants with and without the pragmas) and
 scores ``killed / (total - equivalent)``. "no tests" are mutants in code no selected test
 reaches, "timeout" ones that made a test run 15x longer than normal; both count as not killed.
+
+Sampling. The ~9,900 mutants take days on one worker, so ``--sample N [--seed S]`` estimates the
+score from N mutants per package drawn uniformly at random (without replacement) from all of the
+package's mutants (those of ``--only`` if given), listed by generating them as mutmut does,
+without running a test. The draw counts the mutants that pragmas suppress and is kept in the
+workspace (``sample-N-seedS.json``), so later runs test and score the same mutants after tests,
+pragmas or fixes are added: each is recognised by its function and the lines it changes, not by
+mutmut's number, which a pragma shifts. A sampled mutant a pragma now suppresses counts as
+"equivalent", one whose code a fix removed as "gone"; the score is ``killed / (sampled -
+equivalent - gone)`` with a 95% Wilson interval, followed by the sampled mutants not killed.
+A sampled mutant keeps a verdict it already had (from an earlier run); ``--rerun all`` re-tests
+the whole sample, ``--rerun`` its mutants not killed. ``--survivors --sample N`` prints the
+table and the list without running anything.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import fnmatch
+import functools
 import json
+import math
 import os
+import random
 import re
 import shutil
 import subprocess
 import sys
+import textwrap
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -220,6 +242,122 @@ def table(names: list[str], only: list[str]) -> str:
     return "\n".join(text)
 
 
+def _normalized(code: str) -> list[str]:
+    """A generated function's code without its name, comments and layout."""
+    tree = ast.parse(textwrap.dedent(code))
+    tree.body[0].name = "f"
+    return ast.unparse(tree).splitlines()
+
+
+def list_mutants(name: str, pragmas: bool = True) -> dict[str, str]:
+    """Every mutant of the package, generated as mutmut does but without running anything:
+    mutmut's name -> a fingerprint that survives renumbering (the file, the function and the
+    lines the mutation changes), since a pragma or a fix shifts the numbers of a function's
+    later mutants. ``pragmas=False`` generates them as if no line had ``# pragma: no mutate``."""
+    out: dict[str, str] = {}
+    for path in sorted((ROOT / "src" / "trainlab" / name).glob("*.py")):
+        source = path.read_text()
+        out.update(_file_mutants(path, source if pragmas else EQUIVALENT_PRAGMA.sub("#", source)))
+    return out
+
+
+@functools.cache
+def _file_mutants(path: Path, source: str) -> dict[str, str]:
+    from mutmut.mutation.file_mutation import mutate_file_contents
+    from mutmut.utils.format_utils import get_mutant_name
+
+    mutated = mutate_file_contents(str(path), source)
+    lines = mutated.code.splitlines()
+    spans = mutated.line_span_by_function_name
+
+    def code(function: str) -> list[str]:
+        return _normalized("\n".join(lines[spans[function].start - 1 : spans[function].end]))
+
+    out: dict[str, str] = {}
+    seen: Counter[str] = Counter()
+    for mutant in mutated.mutant_names:
+        function = mutant.rpartition("__mutmut_")[0]
+        diff = difflib.unified_diff(code(f"{function}__mutmut_orig"), code(mutant), n=0)
+        changed = [d.strip() for d in diff if d[:1] in "+-" and d[:3] not in ("+++", "---")]
+        fingerprint = "|".join([path.name, function, *changed])
+        seen[fingerprint] += 1
+        out[get_mutant_name(path.relative_to(ROOT), mutant)] = f"{fingerprint}|{seen[fingerprint]}"
+    return out
+
+
+def draw_sample(name: str, size: int, seed: int, only: list[str]) -> list[str]:
+    """The fingerprints of ``size`` mutants drawn uniformly (without replacement) from all the
+    package's mutants (or those of --only), counting the ones pragmas suppress, so that marking a
+    sampled mutant equivalent does not change the sample. Drawn once and kept in the workspace
+    (``sample-<size>-seed<seed>.json``); later runs, after tests, pragmas or fixes, reuse it."""
+    selection = re.sub(r"[^\w.]+", "_", "-".join(["", *only]))
+    path = workspace(name) / f"sample-{size}-seed{seed}{selection}.json"
+    if path.exists():
+        return json.loads(path.read_text())["sample"]
+    globs = mutant_globs(name, only) or ["*"]
+    population = [
+        fingerprint
+        for key, fingerprint in list_mutants(name, pragmas=False).items()
+        if any(fnmatch.fnmatch(key, g) for g in globs)
+    ]
+    sample = random.Random(seed).sample(population, min(size, len(population)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"population": len(population), "sample": sample}, indent=1))
+    return sample
+
+
+def locate_sample(name: str, sample: list[str]) -> dict[str, str | None]:
+    """Sampled fingerprint -> its mutant's current name; None for one a pragma now suppresses
+    (equivalent), "gone" for one whose code a change of the source removed."""
+    current = {fp: key for key, fp in list_mutants(name).items()}
+    unsuppressed = set(list_mutants(name, pragmas=False).values())
+    return {fp: current.get(fp) or (None if fp in unsuppressed else "gone") for fp in sample}
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion k/n."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def sample_table(names: list[str], args: argparse.Namespace) -> str:
+    """The sampled mutants' verdicts per package, the score with its interval, and the mutants
+    not killed."""
+    columns = ["sampled", "killed", "survived", "no tests", "timeout", "not checked"]
+    columns += ["equivalent", "gone"]
+    rows, survivors = [], []
+    for name in names:
+        located = locate_sample(name, draw_sample(name, args.sample, args.seed, args.only))
+        status = results(name)
+        n = dict.fromkeys(columns, 0)
+        n["sampled"] = len(located)
+        for key in located.values():
+            verdict = "equivalent" if key is None else key if key == "gone" else status.get(key)
+            verdict = verdict or "not checked"
+            n[verdict if verdict in n else "survived"] += 1
+            if verdict not in ("killed", "equivalent", "gone"):
+                survivors.append(f"{verdict:12} {key}")
+        scored = n["sampled"] - n["equivalent"] - n["gone"] - n["not checked"]
+        low, high = wilson(n["killed"], scored)
+        score = f"{100 * n['killed'] / scored:.1f}%" if scored else "-"
+        interval = f"{100 * low:.1f}–{100 * high:.1f}%"
+        rows.append([name, *(str(n[c]) for c in columns), score, interval])
+    header = ["package", *columns, "score", "95% CI"]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
+    text = [line.format(*header), line.format(*("-" * w for w in widths))]
+    text += [line.format(*r) for r in rows]
+    text.append(
+        f"sample of {args.sample} mutants per package, seed {args.seed}; score = killed / "
+        "(sampled - equivalent - gone - not checked), 95% Wilson interval"
+    )
+    return "\n".join([*text, "", "not killed:" if survivors else "", *survivors]).rstrip()
+
+
 def run_mutmut(name: str, args: argparse.Namespace) -> int:
     ws = prepare(name)
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
@@ -228,12 +366,15 @@ def run_mutmut(name: str, args: argparse.Namespace) -> int:
     known = results(name)
     # mutmut re-tests every mutant it is given by name, so name only those still to be tested
     wanted = set(args.rerun.split(",")) if args.rerun else {"not checked"}
-    if args.rerun or (patterns and known):
+    candidates = None  # None: mutmut's default, every mutant without a verdict
+    if args.sample:
+        located = locate_sample(name, draw_sample(name, args.sample, args.seed, args.only))
+        candidates = [key for key in located.values() if key not in (None, "gone")]
+    elif args.rerun or (patterns and known):
+        candidates = [k for k in known if any(fnmatch.fnmatch(k, g) for g in patterns or ["*"])]
+    if candidates is not None:
         patterns = [
-            k
-            for k, v in known.items()
-            if (v in wanted or "all" in wanted)
-            and (not patterns or any(fnmatch.fnmatch(k, g) for g in patterns))
+            k for k in candidates if "all" in wanted or known.get(k, "not checked") in wanted
         ]
         if not patterns:
             print(f"{name}: no mutant to test")
@@ -263,6 +404,14 @@ def main(argv: list[str] | None = None) -> int:
         help="test only the mutants of this file of the package (batchnorm.py) or of a "
         "function in it (resnet.py:ResNet._init_weights, minimize.py:_Run.*); repeatable",
     )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="test only N mutants per package drawn at random (of all, or of --only's), and "
+        "print the score with its 95%% confidence interval and the sampled mutants not killed",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="the --sample draw's seed (0)")
     parser.add_argument("--max-children", type=int, default=1, help="parallel workers (1)")
     parser.add_argument("--report", action="store_true", help="print the table only, run nothing")
     parser.add_argument(
@@ -291,6 +440,9 @@ def main(argv: list[str] | None = None) -> int:
         name = args.show.split(".")[1]
         prepare(name)
         return subprocess.call([mutmut_executable(), "show", args.show], cwd=workspace(name))
+    if args.survivors and args.sample:
+        print(sample_table(names, args))
+        return 0
     if args.survivors:
         for name in names:
             globs = mutant_globs(name, args.only) or ["*"]
@@ -305,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
             code = run_mutmut(name, args)
             if code not in (0, None):
                 print(f"{name}: mutmut exited with {code}", file=sys.stderr)
-    print(table(names, args.only))
+    print(sample_table(names, args) if args.sample else table(names, args.only))
     return 0
 
 
