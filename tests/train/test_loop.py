@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 import torch
@@ -235,3 +236,31 @@ def test_the_progress_display_names_the_run_and_shows_epoch_means(tmp_path):
         "epoch 2/2" in line and "loss " in line and "acc " in line and "left" in line
         for line in lines
     )
+
+
+@pytest.mark.parametrize("cpu_per_wall, noted", [(0.0, True), (2.0, False)])
+def test_starved_threads_are_said_once_per_stream(monkeypatch, cpu_per_wall, noted):
+    """The busy-machine note: torch's 2 threads getting no CPU in the first 20 batches (a stand-in
+    process clock) is said once per stream, across runs, to log or, without one, to progress;
+    threads getting their 2 cores' worth say nothing."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    perf_counter = time.perf_counter
+    monkeypatch.setattr(time, "process_time", lambda: cpu_per_wall * perf_counter())
+    data = subset(digits_fallback("test data", size=28), 640, 64)  # 40 batches of 16
+    streams = {"log": io.StringIO(), "progress": io.StringIO()}
+    try:
+        for log, progress in [
+            (streams["log"], None),
+            (streams["log"], None),
+            (None, streams["progress"]),
+        ]:
+            torch.manual_seed(0)
+            model = lenet()
+            optimizer = torch.optim.Adam(model.parameters())
+            fit(model, data, optimizer, 1, batch_size=16, log=log, progress=progress)
+    finally:
+        torch.set_num_threads(threads)
+    for stream in streams.values():
+        said = stream.getvalue().count("--threads 1 is often several times faster")
+        assert said == (1 if noted else 0), stream.getvalue()

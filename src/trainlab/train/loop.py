@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import sys
 import time
+import weakref
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, ClassVar, Literal, TextIO
 
 import torch
 import torch.distributed as dist
@@ -172,21 +173,26 @@ def _resume(path, model, optimizer, scheduler, config, epochs, log):
 
 
 class _ThreadWatch:
-    """Says once when torch's threads get much less CPU than they ask for: other programs
-    compete for the cores, and fewer threads (``--threads 1``) usually train faster then."""
+    """Says when torch's threads get much less CPU than they ask for: other programs compete for
+    the cores, and fewer threads (``--threads 1``) usually train faster then. Measured over the
+    first ``after_batches`` batches of every run, said once per output stream (a reproduce run
+    trains many models into one stream)."""
 
-    def __init__(self, log: TextIO | None, after_batches: int = 20) -> None:
-        self.log, self.after = log, after_batches
+    warned: ClassVar[weakref.WeakSet[TextIO]] = weakref.WeakSet()
+
+    def __init__(self, out: TextIO | None, after_batches: int = 20) -> None:
+        self.out, self.after = out, after_batches
         self.threads = torch.get_num_threads()
         self.wall, self.cpu, self.batches = time.perf_counter(), time.process_time(), 0
 
     def batch(self) -> None:
         self.batches += 1
-        if self.log is None or self.batches != self.after or self.threads < 2:
+        if self.out is None or self.batches != self.after or self.threads < 2:
             return
         share = (time.process_time() - self.cpu) / max(time.perf_counter() - self.wall, 1e-9)
-        if share < BUSY_SHARE * self.threads:
-            self.log.write(
+        if share < BUSY_SHARE * self.threads and self.out not in self.warned:
+            self.warned.add(self.out)
+            self.out.write(
                 f"trainlab: torch's {self.threads} threads got {share:.1f} cores of CPU in the "
                 "first batches: other programs compete for the cores; --threads 1 is often "
                 "several times faster on a busy machine\n"
@@ -218,6 +224,9 @@ def fit(
     none, ``resume="if_any"`` continues from it when there is one. ``config`` — anything JSON,
     e.g. the command-line settings — must match the checkpoint's, except ``epochs``.
     ``label`` names the run in the progress display; ``drop_last`` is :func:`last_batch_rule`'s.
+    When torch's threads get well under their cores' worth of CPU in the first 20 batches (a busy
+    machine), a note suggesting ``--threads 1`` goes to ``log`` (else ``progress``), once per
+    stream.
 
     A loss that becomes non-finite, or exceeds 1e6 times the first batch's, stops the run with
     :class:`TrainingDiverged` (:class:`NonFiniteLoss` for NaN/inf); the last good checkpoint
@@ -252,7 +261,7 @@ def fit(
             f"({shard} examples, batch {batch_size})\n"
         )
     bar = Bar(progress, label, (epochs - first_epoch) * steps, plain_every=steps)
-    watch = _ThreadWatch(log)
+    watch = _ThreadWatch(log if log is not None else progress)
     reference = [None]  # the first batch's loss, the yardstick for an exploding one
     try:
         for epoch in range(first_epoch, epochs):
