@@ -68,11 +68,11 @@ WORK = ROOT / "mutants"
 
 
 # The tests run against each package's mutants: its own and its users' (the convex solvers drive
-# optim's loop; fusing models exercises nn's conv/BN folding). Left out for nn: the torch
-# ModuleInfo database sweep (2 min of BatchNorm3d configurations, against torch's own module, as
-# tests/nn/test_batchnorm_parity.py does in seconds) and the float64 gradgradchecks (1.5 min;
-# the first-order gradchecks stay). A mutant no selected test kills counts as survived, so the
-# score is a lower bound for the whole suite.
+# optim's loop; the models are built from nn's residual blocks and fold its BN). Left out for nn:
+# the torch ModuleInfo database sweep (2 min of BatchNorm3d configurations, against torch's own
+# module, as tests/nn/test_batchnorm_parity.py does in seconds) and the float64 gradgradchecks
+# (1.5 min; the first-order gradchecks stay). A mutant no selected test kills counts as survived,
+# so the score is a lower bound for the whole suite.
 @dataclass
 class Package:
     tests: list[str]
@@ -83,7 +83,7 @@ class Package:
 
 PACKAGES: dict[str, Package] = {
     "nn": Package(
-        ["tests/nn"],
+        ["tests/nn", "tests/models"],  # the models' tests exercise nn's residual blocks
         ignore=["tests/nn/test_torch_module_db.py"],
         # TorchScript compiles forward's source, which under mutmut is the trampoline
         deselect=["tests/nn/test_freeze.py::test_a_frozen_model_pickles_saves_and_scripts"],

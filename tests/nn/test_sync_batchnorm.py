@@ -125,3 +125,62 @@ def test_convert_and_revert_keep_parameters_buffers_and_classes():
     assert type(reverted[1]) is BatchNorm2d and type(reverted[2][1]) is nn.BatchNorm1d
     for key, value in reverted.state_dict().items():
         assert torch.equal(value, before[key])
+
+
+@pytest.fixture
+def group_of_one():
+    """A gloo process group of this process alone: the synchronized code path runs, and its
+    collectives return this process's own statistics."""
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    try:
+        yield dist.group.WORLD
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (2, 3, 2, 2)])
+def test_in_a_group_of_one_sync_batch_norm_is_batch_norm(group_of_one, shape):
+    from trainlab.nn.functional import batch_norm_reference
+    from trainlab.nn.sync_batchnorm import sync_batch_norm
+
+    gen = torch.Generator().manual_seed(len(shape))
+    x = torch.randn(shape, generator=gen, dtype=torch.float64) * 3 + 1
+    g = torch.randn(shape, generator=gen, dtype=torch.float64)
+    weight = (torch.rand(3, generator=gen, dtype=torch.float64) + 0.5).requires_grad_()
+    bias = torch.randn(3, generator=gen, dtype=torch.float64).requires_grad_()
+    results = []
+    for fn, extra in ((sync_batch_norm, {"group": group_of_one}), (batch_norm_reference, {})):
+        xi = x.clone().requires_grad_()
+        rm, rv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+        y = fn(xi, rm, rv, weight, bias, True, 0.3, 1e-5, **extra)
+        grads = torch.autograd.grad(y, (xi, weight, bias), g)
+        results.append([y, rm, rv, *grads])
+    for got, want in zip(*results, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_the_parallel_variance_combination_equals_the_whole_batchs_moments():
+    """(n_k, mean_k, M2_k) of unequal and empty slices combine to the whole batch's exactly."""
+    from trainlab.nn.sync_batchnorm import _combine, _local_moments
+
+    x = torch.randn(9, 4, 3, dtype=torch.float64) * 5 + 2
+    slices = [x[:2], x[2:2], x[2:9]]  # 2 examples, none, 7
+    packed = [_local_moments(s)[0] for s in slices]
+    assert [float(p[0]) for p in packed] == [6, 0, 21]  # values per channel in each slice
+    count, mean, m2 = _combine(packed, 4)
+    whole = x.transpose(0, 1).reshape(4, -1)
+    assert count == 27
+    torch.testing.assert_close(mean, whole.mean(1), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(m2, whole.var(1, correction=0) * 27, rtol=1e-12, atol=1e-12)
+
+
+def test_in_training_the_module_synchronizes_over_its_own_group(monkeypatch):
+    from trainlab.nn import sync_batchnorm
+
+    group = object()  # a stand-in: only passed along here
+    module = SyncBatchNorm(3, process_group=group)
+    monkeypatch.setattr(sync_batchnorm, "_world_size", lambda g: 2 if g is group else 1)
+    chosen = module._implementation()
+    assert chosen.func is sync_batchnorm.sync_batch_norm and chosen.keywords == {"group": group}
+    module.eval()
+    assert module._implementation() is not chosen.func  # prediction needs no communication
