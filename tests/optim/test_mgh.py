@@ -248,3 +248,35 @@ def test_wrong_inputs_are_refused():
 def test_problems_are_frozen():
     with pytest.raises(AttributeError):
         problem(1).f_star = 1.0
+
+
+# f at points where the residuals are easy to work out by hand (the standard start where the
+# literature above has no printed value, another point where x0 hides a term)
+BY_HAND = {
+    # f₁…f₁₀ at x0 = −1: (3 + 2)(−1) + 1 + 2 + 1 = −1 inside; −2 and −3 at the two ends
+    30: ("x0", 4 + 9 + 8 * 1),
+    # rank-1 linear, x0 = 1: fᵢ = i·Σⱼ j − 1 = 55i − 1, i = 1…20
+    33: ("x0", sum((55 * i - 1) ** 2 for i in range(1, 21))),
+    # x = (1, 2, 3, 4) per block: residuals 21, −√5, (2 − 6)² = 16, √10·9, so 1512 per block
+    22: ((1.0, 2.0, 3.0, 4.0) * 3, 3 * (441 + 5 + 256 + 810)),
+}
+
+
+@pytest.mark.parametrize("number", sorted(BY_HAND))
+def test_f_by_hand(number):
+    p = problem(number)
+    where, expected = BY_HAND[number]
+    x = p.x0() if where == "x0" else torch.tensor(where, dtype=torch.float64)
+    assert float(p(x)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_chebyquad_against_the_cosine_form_of_the_chebyshev_polynomials():
+    """Tᵢ(2ξ − 1) = cos(i·arccos(2ξ − 1)) on [0, 1]: an independent check of the recurrence."""
+    p = problem("Chebyquad")
+    x = torch.linspace(0.05, 0.95, p.n, dtype=torch.float64) ** 1.3
+    expected = [
+        sum(math.cos(i * math.acos(2 * float(xj) - 1)) for xj in x) / p.n
+        - (0.0 if i % 2 else -1 / (i * i - 1))
+        for i in range(1, p.m + 1)
+    ]
+    torch.testing.assert_close(p.residuals(x), torch.tensor(expected, dtype=torch.float64))

@@ -5,7 +5,9 @@ conventions every method shares (dtype, counts, tolerance, bad input)."""
 from __future__ import annotations
 
 import math
+import re
 
+import numpy as np
 import pytest
 import scipy.optimize
 import torch
@@ -13,7 +15,9 @@ import torch
 from trainlab.optim import (
     BFGS,
     LBFGS,
+    Backtracking,
     Bisection,
+    DiagonalPreconditioner,
     StrongWolfe,
     gd,
     line_search_gd,
@@ -21,8 +25,11 @@ from trainlab.optim import (
     minimize,
     more_thuente,
     newton,
+    strong_wolfe,
 )
 from trainlab.optim.linesearch import LineSearchError
+from trainlab.optim.minimize import smoothness_hint
+from trainlab.optim.objective import Objective
 
 F64 = torch.float64
 
@@ -116,11 +123,17 @@ MT_CASES = [
 ]
 
 
-def test_more_thuente_meets_strong_wolfe_on_all_24_cases_within_the_papers_budget():
-    """Moré & Thuente (1994) report 179 evaluations over these 24 cases for MINPACK's search."""
-    total = 0
+# The evaluations Moré & Thuente (1994, Tables I–VI) report for MINPACK's search on these six
+# functions from α₀ = 10⁻³, 10⁻¹, 10, 10³: 179 in all.
+MT_PAPER_EVALS = [(6, 3, 1, 4), (12, 8, 8, 11), (12, 12, 10, 13), (4, 1, 3, 4), (6, 3, 7, 8),
+                  (13, 11, 8, 11)]  # fmt: skip
+
+
+def test_more_thuente_meets_strong_wolfe_on_all_24_cases_with_the_papers_evaluations():
+    counts = []
     for phi, c1, c2 in MT_CASES:
         f0, g0 = phi(0.0)
+        row = []
         for first in (1e-3, 1e-1, 1e1, 1e3):
             calls = []
             step = more_thuente(
@@ -129,8 +142,31 @@ def test_more_thuente_meets_strong_wolfe_on_all_24_cases_within_the_papers_budge
             value, slope = phi(step)
             assert value <= f0 + c1 * step * g0
             assert abs(slope) <= c2 * abs(g0)
-            total += len(calls)
-    assert total <= 179
+            row.append(len(calls))
+        counts.append(tuple(row))
+    assert counts == MT_PAPER_EVALS
+    assert sum(map(sum, counts)) == 179
+
+
+def test_more_thuente_defaults_are_the_usual_wolfe_constants():
+    """c₁ = 10⁻⁴, c₂ = 0.9: on φ₁ from α₀ = 1 the first trial already satisfies both."""
+    f0, g0 = _phi1(0.0)
+    calls = []
+    step = more_thuente(lambda a: calls.append(a) or _phi1(a), f0, g0, 1.0)
+    value, slope = _phi1(step)
+    assert step == 1.0 and len(calls) == 1
+    assert value <= f0 + 1e-4 * step * g0 and abs(slope) <= 0.9 * abs(g0)
+
+
+def test_more_thuente_halves_back_from_an_overflow():
+    """φ = inf beyond η = 1: trials 8, 4, 2 overflow and are halved towards 0, then 1 is taken."""
+
+    def phi(a):
+        return (math.inf, math.inf) if a > 1 else ((a - 2) ** 2 - 4, 2 * (a - 2))
+
+    calls = []
+    step = more_thuente(lambda a: calls.append(a) or phi(a), 0.0, -4.0, 8.0, 1e-4, 0.9)
+    assert calls == [8.0, 4.0, 2.0, 1.0] and step == 1.0
 
 
 def test_strong_wolfe_on_function_2_from_a_large_first_step():
@@ -265,3 +301,97 @@ def test_a_value_that_turns_nan_is_divergence_even_with_a_finite_gradient():
     result = gd(torch.sqrt, 1.0, lr=1.0, steps=10, grad=lambda x: torch.ones_like(x))
     assert result.diverged and result.nit == 2
     assert result.message.startswith("f(x) or ∇f(x) blew up at step 2 (f = nan")
+
+
+def test_strong_wolfe_function_form():
+    """strong_wolfe(f, ∇f, x, g): the step along −g; on ‖x‖² from (1, 1) the exact minimizer
+    η = 1/2 is a first trial that satisfies both conditions."""
+    f = lambda x: (x**2).sum()  # noqa: E731
+    gradient = lambda x: 2 * x  # noqa: E731
+    x = torch.ones(2, dtype=F64)
+    assert strong_wolfe(f, gradient, x, gradient(x), lr0=0.5) == 0.5
+    eta = strong_wolfe(f, gradient, x, gradient(x))  # from η = 1, where f(x − ηg) = f(x)
+    assert float(f(x - eta * gradient(x))) <= float(f(x)) - 1e-4 * eta * 8
+    assert abs(float(gradient(x - eta * gradient(x)) @ gradient(x))) <= 0.9 * 8
+
+
+def test_bisection_with_tol_0_stops_only_at_an_exact_zero_of_the_slope():
+    """f = (x − 1)² from 0: φ(η) = (2η − 1)², whose minimizer η = 1/2 is the first midpoint."""
+    result = minimize(lambda x: (x - 1) ** 2, 0.0, "gradient", Bisection(tol=0), steps=1)
+    assert float(result.x) == 1.0 and result.converged
+    assert result.step_sizes == [0.5] and result.njev == 3  # ∇f(x0), φ'(1), φ'(1/2): done
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (
+            {"alpha": 0.5, "beta": 1.5},
+            r"need 0 < alpha < 1 and 0 < beta < 1, got alpha=0\.5, beta=1\.5",
+        ),
+        ({"alpha": 1.5, "beta": 0.5}, r"got alpha=1\.5, beta=0\.5"),
+        ({"lr0": -1}, r"^lr0 must be a positive finite number, got -1"),
+    ],
+)
+def test_backtracking_refuses_bad_constants_by_name(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Backtracking(**kwargs)
+
+
+def test_unknown_rules_and_line_searches_with_projections_are_refused_by_name():
+    with pytest.raises(ValueError, match=r"^unknown direction 'gradientx'; choose from \['bfgs'"):
+        minimize(lambda x: x**2, 1.0, "gradientx")
+    with pytest.raises(ValueError, match=r"pass lr= \(η ≤ 1/L for an L-smooth f\) instead of a "
+                       r"line search$"):  # fmt: skip
+        minimize(lambda x: x**2, 1.0, "gradient", project=lambda x: x)
+
+
+def test_newton_at_an_inflection_point_fails_with_the_fix():
+    """f = x³ − x at 0: f''(0) = 0, so Newton's step −f'/f'' is undefined."""
+    result = minimize(lambda x: x**3 - x, 0.0, "newton")
+    assert result.status == "failed" and result.nit == 0
+    assert result.message.endswith("Newton's step is undefined: use fix='damping'")
+
+
+def test_a_diagonal_from_numpy_keeps_the_dtype_of_x():
+    hess_diag = lambda x: np.array([1.0, 10.0])  # noqa: E731  (float64)
+    f = lambda x: 0.5 * (x[0] ** 2 + 10 * x[1] ** 2)  # noqa: E731
+    x0 = torch.tensor([1.0, 1.0])
+    result = minimize(f, x0, DiagonalPreconditioner(hess_diag), lr=1.0, steps=3)
+    assert result.x.dtype == torch.float32 and result.converged
+    assert result.nhev == 1  # one diagonal: the first step lands on the minimizer
+
+
+def test_evaluation_counts():
+    objective = Objective(lambda x: (x**2).sum())
+    x = torch.ones(3, dtype=F64)
+    for _ in range(3):
+        objective.gradient(x)
+    assert (objective.nfev, objective.njev) == (0, 3)
+
+
+def test_a_cut_graph_is_reported_with_the_slope_autograd_missed():
+    """f = 2·Σx through float(): the slope along (1, 1)/√2 is 2√2 ≈ 2.83."""
+    with pytest.raises(ValueError, match=r"slope ≈ 2\.83 along"):
+        minimize(lambda x: torch.tensor(2.0 * float(x.detach().sum())), torch.ones(2, dtype=F64))
+
+
+def test_status_messages_of_a_run_that_stops_early():
+    f = lambda x: (x - 2) ** 2  # noqa: E731
+    stalled = minimize(f, 1.0, "gradient", lr=1e-30, tol=0, steps=5)
+    assert stalled.status == "failed" and stalled.nit == 0
+    assert stalled.message.startswith("no progress at step 1: the step η·p is below rounding")
+    slow = minimize(f, 1.0, "gradient", lr=1e-3, tol=1e-9, steps=3)
+    assert slow.status == "max_steps" and slow.nit == 3
+    assert re.fullmatch(r"no convergence in 3 steps: ‖∇f\(x\)‖ = 1\.98\d* > tol = 1e-09",
+                        slow.message)  # fmt: skip
+    blown = minimize(f, 1.0, "gradient", lr=1e308, steps=5)
+    assert blown.status == "diverged" and blown.message.startswith("x blew up at step 1")
+    assert torch.isinf(blown.x) and blown.x is blown.trajectory[-1]
+
+
+def test_the_generic_smoothness_hint_for_a_large_problem():
+    """Above 500 coordinates no Hessian is formed; the hint states the rule instead."""
+    assert smoothness_hint(lambda x: (x**2).sum(), torch.zeros(501)) == (
+        "below 1/L for an L-smooth f"
+    )

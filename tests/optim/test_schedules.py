@@ -339,3 +339,16 @@ def test_bad_steps_raise(step, error, match):
 def test_integer_like_steps_are_accepted():
     schedule = exponential(1.0, 0.1)
     assert schedule(torch.tensor(3)) == schedule(3)
+
+
+def test_a_schedule_that_gives_a_negative_rate_is_refused_with_the_rule():
+    optimizer = SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    scheduler = ScheduledLR(optimizer, lambda t: 0.1 - 0.05 * t)
+    optimizer.step()
+    scheduler.step()  # lr 0.05
+    optimizer.step()
+    scheduler.step()  # lr 0
+    optimizer.step()
+    with pytest.raises(ValueError, match=r"gave lr = -0\.05.* at step 3; a learning rate must be "
+                       r"a finite number >= 0 \(check the schedule's parameters\)"):  # fmt: skip
+        scheduler.step()

@@ -448,3 +448,10 @@ def test_sparse_gradients_update_as_torch_sgd_does(foreach, config):
         results.append([p.detach() for p in (*dense.parameters(), embedding.weight)])
     for ours, theirs in zip(*results, strict=True):
         assert torch.equal(ours, theirs)
+
+
+@pytest.mark.parametrize("flag", ["differentiable", "fused"])
+def test_torchs_variants_are_refused_with_torchs_optimizer_as_the_fix(flag):
+    with pytest.raises(ValueError, match=rf"{flag}=True is not supported.*use torch\.optim\.SGD"
+                       rf"\(\.\.\., {flag}=True\)$"):  # fmt: skip
+        SGD([torch.zeros(2, requires_grad=True)], lr=0.1, **{flag: True})

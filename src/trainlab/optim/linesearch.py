@@ -325,8 +325,6 @@ def _cubic_minimizer(a, fa, ga, b, fb, gb, clip=None):
     theta = 3 * (fa - fb) / (b - a) + ga + gb
     scale = max(abs(theta), abs(ga), abs(gb))
     radicand = (theta / scale) ** 2 - (ga / scale) * (gb / scale)
-    if clip is None and radicand < 0:
-        radicand = 0.0
     gamma = scale * math.sqrt(max(radicand, 0.0))
     if b < a:
         gamma = -gamma

@@ -190,7 +190,8 @@ class _Run:
             raise ValueError(f"f is not finite at the start x0 = {x.tolist()} (f = {value})")
         objective.check_connected(x, value, g)
         self.x0, self.f0, self.g0, self.keep = x, value, _norm(g), keep
-        self.result = OptimizeResult(x, value, "max_steps", "", 0)
+        # placeholders: every return below goes through _stop, which sets all five
+        self.result = OptimizeResult(x, value, "max_steps", "", 0)  # pragma: no mutate
         point, t, rising, retried = x, 1.0, 0, False
         for k in range(1, steps + 1):
             criterion = self._criterion(point, g)
