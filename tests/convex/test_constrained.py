@@ -43,6 +43,51 @@ def test_the_quadratic_program(method, tol):
     assert float(result.eq_multipliers[0]) == pytest.approx(-2.75, abs=1e-3)
     torch.testing.assert_close(result.ineq_multipliers, t(0.0, 0.0), atol=1e-6, rtol=0)
     assert result.violation <= 1e-5 and result.kkt_residual <= 1e-3
+    # one entry per round in the history, the last round's iterate being the answer
+    assert len(result.trajectory) == len(result.values) == len(result.step_sizes) == result.nit
+    assert torch.equal(result.trajectory[-1], result.x) and result.values[-1] == result.fun
+
+
+@pytest.mark.parametrize("method", [augmented_lagrangian, penalty_method])
+def test_an_active_inequality(method):
+    # min (x + 1)² s.t. x ≥ 1: x* = 1, f* = 4, and μ = f'(1) = 4 (∇f + μ∇g = 4 − μ = 0)
+    result = method(lambda x: (x[0] + 1) ** 2, t(0.0), ineq=lambda x: 1 - x)
+    assert result.converged, result.message
+    assert float(result.x[0]) == pytest.approx(1.0, abs=1e-6)
+    assert result.fun == pytest.approx(4.0, abs=1e-5)
+    assert float(result.ineq_multipliers[0]) == pytest.approx(4.0, abs=1e-3)
+    assert result.eq_multipliers is None
+
+
+@pytest.mark.parametrize("method", [augmented_lagrangian, penalty_method])
+def test_an_exact_start_converges_at_zero_tolerance(method):
+    # x0 = 0 minimizes x² and satisfies x ≤ 5 strictly: violation = KKT residual = 0 ≤ tol = 0
+    result = method(lambda x: x[0] ** 2, t(0.0), ineq=lambda x: x - 5, tol=0.0)
+    assert result.converged and result.nit == 1, result.message
+    assert result.violation == 0.0 and result.kkt_residual == 0.0
+
+
+def test_the_penalty_grows_tenfold_up_to_rho_max():
+    # at tol = 0 the penalty method never converges on x ≥ 1 (its violation is 2/(2 + ρ) > 0)
+    result = penalty_method(
+        lambda x: x[0] ** 2, t(0.0), ineq=lambda x: 1 - x, tol=0.0, max_outer=12
+    )
+    assert result.status == "max_steps"
+    assert result.step_sizes == [10.0**k for k in range(11)] + [1e10]  # the default rho_max
+    assert "(ρ = 1e+10)" in result.message
+
+
+def test_the_augmented_lagrangian_reports_an_unbounded_subproblem():
+    # min −x² s.t. x = 1: at ρ = 1 the subproblem −x² + ν(x − 1) + (x − 1)²/2 is unbounded
+    f, eq = (lambda x: -(x[0] ** 2)), (lambda x: x - 1)
+    result = augmented_lagrangian(f, t(0.0), eq=eq, rho=1.0)
+    assert result.diverged
+    assert result.message.startswith(
+        "round 1: the augmented Lagrangian subproblem has no minimum at ρ = 1 ("
+    )
+    assert result.message.endswith("start with a larger rho")
+    better = augmented_lagrangian(f, t(0.0), eq=eq, rho=10.0)
+    assert better.converged and float(better.x[0]) == pytest.approx(1.0, abs=1e-8)
 
 
 def test_the_linear_program():
@@ -110,6 +155,17 @@ def test_projected_gradient_descent_reports_divergence():
         lambda x: (x**2).sum(), t(1.0, 1.0), lambda x: x, lr=1e200, max_steps=100
     )
     assert result.diverged and "lower lr" in result.message
+
+
+def test_one_projection_applies_to_every_group():
+    w = nn.Parameter(torch.tensor([-1.0, 2.0]))
+    b = nn.Parameter(torch.tensor([3.0, -4.0]))
+    optimizer = torch.optim.SGD([{"params": [w]}, {"params": [b]}], lr=1.0)
+    assert project_parameters(optimizer, functools.partial(project_box, lower=0.0)) is optimizer
+    assert w.tolist() == [0.0, 2.0] and b.tolist() == [3.0, 0.0]  # projected right away
+    (w.sum() - b.sum()).backward()  # a step of lr 1 moves w by −1 and b by +1
+    optimizer.step()
+    assert w.tolist() == [0.0, 1.0] and b.tolist() == [4.0, 1.0]
 
 
 def _classifier_with_constraints():
@@ -193,6 +249,10 @@ class TestBadInput:
             augmented_lagrangian(qp, t(0.0, 0.0))
         with pytest.raises(ValueError, match="0-d or 1-d tensor"):
             augmented_lagrangian(qp, t(0.0, 0.0), eq=lambda x: torch.ones(2, 2))
+        with pytest.raises(
+            ValueError, match=r"the ineq constraints are not finite at x0 = \[0.0, 0.0\]"
+        ):
+            penalty_method(qp, t(0.0, 0.0), ineq=lambda x: torch.log(x - 1))
 
     def test_one_projection_per_group(self):
         model, _ = _classifier_with_constraints()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -9,9 +11,11 @@ from trainlab.convex import (
     check_convex_function,
     check_convex_set,
     classify_critical_point,
+    sample_box,
     sublevel_set_grid,
     sublevel_set_samples,
 )
+from trainlab.convex.convexity import _random_weights
 
 PI = torch.pi
 BOX3 = (torch.full((3,), -2.0), torch.full((3,), 2.0))
@@ -72,7 +76,8 @@ def test_jensen_with_several_points():
     report = check_convex_function(f, (-1.0, 2.0), jensen_points=5, tests=("jensen",))
     v = report.violation
     assert v.kind == "jensen" and v.points.shape == (5, 1)
-    assert float(v.weights.sum()) == pytest.approx(1.0) and bool((v.weights >= 0).all())
+    assert v.weights.dtype == torch.float64  # the weights are drawn in float64, like the points
+    assert float(v.weights.sum()) == pytest.approx(1.0, abs=1e-15) and bool((v.weights >= 0).all())
     lhs = (v.weights * f(v.points[:, 0])).sum()
     rhs = f((v.weights * v.points[:, 0]).sum())
     assert lhs == pytest.approx(v.lhs) and rhs == pytest.approx(v.rhs) and lhs < rhs
@@ -99,6 +104,11 @@ def test_convex_sets():
     lam = report.violation.weights
     assert two_discs(torch.stack([a, b])).all()
     assert not two_discs((lam[0] * a + lam[1] * b).unsqueeze(0)).any()
+    # a set violation has no function values: lhs is nan, rhs 0 and the gap −1 by convention
+    v = report.violation
+    assert v.kind == "set" and isinstance(v.lhs, float) and math.isnan(v.lhs)
+    assert (v.rhs, v.gap) == (0.0, -1.0) and lam.dtype == torch.float64
+    assert str(report).startswith(f"not convex: {a.tolist()} and {b.tolist()} are in the set")
 
 
 def test_sublevel_sets_of_a_convex_function_are_convex():
@@ -122,6 +132,73 @@ def test_critical_points():
     assert classify_critical_point(lambda x: -(x**2), 0.0).kind == "maximum"
     assert classify_critical_point(lambda x: x**3, 0.0).kind == "inconclusive"
     assert classify_critical_point(lambda x: x**2, 1.0).kind == "not critical"
+
+
+def test_a_one_dimensional_sublevel_set_grid():
+    # in 1-D, f gets 0-d points, so an elementwise f such as x² is a scalar function
+    grids, values, mask = sublevel_set_grid(lambda x: x**2, 1.0, (-2.0, 2.0), num=5)
+    assert len(grids) == 1
+    assert grids[0].tolist() == [-2.0, -1.0, 0.0, 1.0, 2.0]
+    assert values.tolist() == [4.0, 1.0, 0.0, 1.0, 4.0]
+    assert mask.tolist() == [False, True, True, True, False]
+
+
+def test_sampling_depends_on_the_seed_only_not_on_the_global_generator():
+    box = (torch.full((2,), -2.0), torch.full((2,), 2.0))
+    f = lambda x: x.square().sum()  # noqa: E731
+    with torch.random.fork_rng():  # the global generator's state is restored afterwards
+        torch.manual_seed(1)
+        first = sublevel_set_samples(f, 1.0, box, n=200, seed=3)
+        points = sample_box(box, 50, torch.Generator().manual_seed(3))
+        torch.manual_seed(2)
+        assert torch.equal(sublevel_set_samples(f, 1.0, box, n=200, seed=3), first)
+        assert torch.equal(sample_box(box, 50, torch.Generator().manual_seed(3)), points)
+    assert not torch.equal(sublevel_set_samples(f, 1.0, box, n=200, seed=4), first)
+    assert 0 < len(first) < 200 and bool((first.square().sum(1) <= 1.0).all())
+
+
+def test_sample_box_returns_the_requested_dtype_inside_the_box():
+    # bounds given as float64 tensors, points asked for in float32
+    low = torch.tensor([0.0, -1.0], dtype=torch.float64)
+    high = torch.tensor([1.0, 3.0], dtype=torch.float64)
+    points = sample_box((low, high), 1000, torch.Generator().manual_seed(0), dtype=torch.float32)
+    assert points.shape == (1000, 2) and points.dtype == torch.float32
+    assert bool((points >= low.float()).all() and (points <= high.float()).all())
+
+
+def test_weights_are_uniform_on_the_simplex():
+    # Dirichlet(1, 1, 1): each weight is Beta(1, 2), so P(w_i < 1/2) = 1 − (1/2)² = 3/4 and
+    # Var(w_i) = 1·2/(3²·4) = 1/18
+    weights = _random_weights(20_000, 3, torch.Generator().manual_seed(0))
+    assert weights.dtype == torch.float64 and bool((weights >= 0).all())
+    torch.testing.assert_close(weights.sum(1), torch.ones(20_000, dtype=torch.float64))
+    for w in weights.T:
+        assert float((w < 0.5).double().mean()) == pytest.approx(0.75, abs=0.015)
+        assert float(w.var()) == pytest.approx(1 / 18, rel=0.05)
+
+
+def test_the_eigenvalue_threshold_is_symmetric():
+    # with tol = 0.5 and max |λ| = 2 the threshold is 0.5·(1 + 2) = 1.5: an eigenvalue of
+    # exactly ±1.5 counts as zero, so the test is inconclusive whatever its sign
+    for sign in (1.0, -1.0):
+        point = classify_critical_point(
+            lambda x, s=sign: x[0] ** 2 + s * 0.75 * x[1] ** 2, torch.zeros(2), tol=0.5
+        )
+        assert point.kind == "inconclusive", sign
+        assert sorted(point.eigenvalues.abs().tolist()) == [1.5, 2.0]
+    # −1.6 < −1.5 is negative: a saddle
+    saddle = classify_critical_point(lambda x: x[0] ** 2 - 0.8 * x[1] ** 2, torch.zeros(2), 0.5)
+    assert saddle.kind == "saddle"
+
+
+def test_functions_that_read_values_with_item_fall_back_to_one_point_at_a_time():
+    # vmap refuses float(x) (.item()) with a message that says nothing of control flow
+    def x_abs_x(x):
+        return x * abs(float(x))  # x|x|: convex for x > 0, concave for x < 0
+
+    tests = ("chord", "jensen")
+    assert check_convex_function(x_abs_x, (-2.0, 2.0), num_samples=200, tests=tests).refuted
+    assert not check_convex_function(x_abs_x, (0.0, 2.0), num_samples=200, tests=tests).refuted
 
 
 class TestBadInput:

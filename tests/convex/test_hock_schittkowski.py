@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.func import grad, hessian, jacrev
 
-from trainlab.convex.hock_schittkowski import PROBLEMS, problem, solved
+from trainlab.convex.hock_schittkowski import PROBLEMS, _hs, _hs4, problem, solved
 
 scipy_optimize = pytest.importorskip("scipy.optimize")
 
@@ -80,6 +80,21 @@ def test_shapes_and_dtypes(p, dtype):
         if rows is not None:
             assert rows.shape == (count,) and rows.dtype == dtype
     assert float(value) == pytest.approx(float(p(p.x0())), rel=1e-5, abs=1e-6)
+
+
+def test_building_a_problem_from_its_statement():
+    # PROBLEMS is built at import; HS4 built again from its statement: x₁ ≥ 1, x₂ ≥ 0
+    p = _hs(4, _hs4, (1.125, 0.125), True, 8 / 3, (1, 0), lower=(1, 0), mu=(4, 1))
+    assert p == problem(4)
+    assert p.lower == (1.0, 0.0) and p.upper == (None, None)
+    assert p.eq_multipliers is None and p.ineq_multipliers == (4.0, 1.0)
+    assert p.ineq(t([2.0, 3.0])).tolist() == [-1.0, -3.0]
+    assert p.start == (1.125, 0.125) and p.x_star == (1.0, 0.0) and p.name == "HS4"
+
+
+def test_x0_on_a_device():
+    x = problem(71).x0(torch.float32, device="meta")
+    assert x.device.type == "meta" and x.dtype == torch.float32 and x.shape == (4,)
 
 
 @with_problems

@@ -60,6 +60,21 @@ def test_inside_points_are_unchanged():
     assert torch.equal(project_halfspace(inside, t(1.0, 1.0, 1.0), 5.0), inside)
 
 
+def test_points_on_the_boundary_of_the_l1_ball_are_unchanged():
+    # ‖v‖₁ = 1 exactly (in floating point too): v is in the ball and comes back bit for bit,
+    # where the simplex route would round it (to 0.09999999999999987, ...)
+    for v in (t(0.1, 0.2, 0.7), t(-0.1, 0.2, -0.7)):
+        assert torch.equal(project_l1_ball(v), v)
+
+
+def test_box_bounds_follow_the_device_of_v():
+    # a meta tensor stands in for an accelerator; an empty batch reads no values
+    v = torch.empty(0, 3, device="meta")
+    for bounds in ({"lower": [0.0, 1.0, 2.0]}, {"upper": [1.0, 2.0, 3.0]}):
+        x = project_box(v, **bounds)
+        assert x.device.type == "meta" and x.shape == (0, 3)
+
+
 class TestBadInput:
     @pytest.mark.parametrize(
         "project", [project_simplex, project_l1_ball, project_l2_ball, project_linf_ball]
