@@ -15,6 +15,7 @@ from trainlab.models import (
     densenet121,
     densenet169,
     densenet201,
+    format_summary,
     lenet,
     preact_resnet18,
     resnet18,
@@ -317,3 +318,43 @@ def test_lenet_rejects_unknown_options():
         lenet(norm="layer")
     with pytest.raises(ValueError, match="activation must be one of"):
         lenet(activation="gelu")
+
+
+@pytest.mark.parametrize("builder", [book_resnet18, book_densenet])
+def test_the_books_stem(builder):
+    """Both book models open with the book's b1: a 7×7 conv with stride 2 and padding 3, BN,
+    ReLU, and a 3×3 max-pool with stride 2 and padding 1."""
+    conv, norm, relu, pool = list(builder().children())[:4]
+    assert (conv.in_channels, conv.out_channels) == (1, 64)
+    assert (conv.kernel_size, conv.stride, conv.padding) == ((7, 7), (2, 2), (3, 3))
+    assert isinstance(norm, BatchNorm) and norm.num_features == 64
+    assert isinstance(relu, nn.ReLU) and isinstance(pool, nn.MaxPool2d)
+    assert (pool.kernel_size, pool.stride, pool.padding) == (3, 2, 1)
+
+
+def test_the_torchvision_layout_stem():
+    model = resnet18()
+    conv = model.conv1
+    assert (conv.kernel_size, conv.stride, conv.padding) == ((7, 7), (2, 2), (3, 3))
+    assert (model.maxpool.kernel_size, model.maxpool.stride, model.maxpool.padding) == (3, 2, 1)
+    small = resnet18(small_input=True)
+    conv = small.conv1
+    assert (conv.kernel_size, conv.stride, conv.padding) == ((3, 3), (1, 1), (1, 1))
+
+
+def test_the_book_densenets_head_has_the_books_names():
+    """As in the book's code: BN, relu, global_avg_pool and fc after the last dense block, so a
+    state dict saved from the book's model has the same keys."""
+    names = [name for name, _ in book_densenet().named_children()]
+    assert names[-4:] == ["BN", "relu", "global_avg_pool", "fc"]
+    assert {"fc.1.weight", "fc.1.bias"} <= book_densenet().state_dict().keys()
+
+
+def test_format_summary_prints_a_row_per_layer_and_the_total():
+    rows = summarize(lenet(), (1, 1, 28, 28))
+    lines = format_summary(rows).splitlines()
+    assert lines[0].split() == ["layer", "type", "output", "shape", "params"]
+    assert len(lines) == len(rows) + 2
+    assert lines[1].split()[:2] == [rows[0].name, rows[0].kind]
+    assert lines[-1].split() == ["total", f"{sum(r.num_params for r in rows):,}"]
+    assert len({len(line) for line in lines}) == 1  # aligned columns

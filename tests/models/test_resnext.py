@@ -84,7 +84,9 @@ class TestGroupedConvCost:
     @pytest.mark.parametrize("bias", [True, False])
     def test_parameters_match_conv2d(self, groups, bias):
         conv = nn.Conv2d(64, 128, 3, padding=1, groups=groups, bias=bias)
-        assert grouped_conv_cost(64, 128, 3, groups, 8, 8, bias=bias).parameters == _count(conv)
+        cost = grouped_conv_cost(64, 128, 3, groups, 8, 8, bias=bias)
+        assert cost.parameters == _count(conv)
+        assert type(cost.parameters) is int and type(cost.multiply_adds) is int  # counts
 
     @pytest.mark.parametrize("groups", [1, 2, 4, 8, 32])
     @pytest.mark.parametrize("stride", [1, 2])
@@ -111,7 +113,9 @@ class TestGroupedConvCost:
         assert cost.parameters == _count(block.conv2) == 9 * 64 * 64 // 8 + 64
 
     def test_refuses_groups_that_do_not_divide(self):
-        with pytest.raises(ValueError, match="groups=3 must divide in_channels=64"):
+        with pytest.raises(ValueError, match=r"^groups=3 must divide in_channels=64 and "
+                           r"out_channels=128: each group maps in_channels/groups to "
+                           r"out_channels/groups channels$"):  # fmt: skip
             grouped_conv_cost(64, 128, 3, 3, 8, 8)
         with pytest.raises(ValueError, match="'height': 0"):
             grouped_conv_cost(64, 128, 3, 1, 0, 8)

@@ -77,7 +77,7 @@ class ResNet(nn.Module):
         self.groups = groups
         self.base_width = width_per_group
         if small_input:
-            self.conv1 = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
+            self.conv1 = nn.Conv2d(in_channels, 64, 3, padding=1, bias=False)
             self.maxpool = nn.Identity()
         else:
             self.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
