@@ -272,8 +272,8 @@ class _BatchNormFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out, *_):
         x, weight, bias, shift, delta, var, invstd, k, centred = ctx.saved_tensors
-        if grad_out is None:
-            return (None,) * 7
+        if grad_out is None:  # y got no gradient (set_materialize_grads(False) passes None)
+            return (None,) * 7  # pragma: no mutate (autograd accepts extra trailing Nones)
         if torch.is_grad_enabled():
             return _differentiable_backward(ctx, grad_out, x, weight, bias, shift, var)
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
