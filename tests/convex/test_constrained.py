@@ -261,3 +261,15 @@ class TestBadInput:
         )
         with pytest.raises(ValueError, match="got 3 projections for 2 param groups"):
             project_parameters(optimizer, [None, None, None])
+
+
+def test_a_non_scalar_objective_is_named_by_its_shape_or_type():
+    with pytest.raises(ValueError, match=r"^f must return a scalar tensor, got \(2,\)$"):
+        penalty_method(lambda x: x, t(0.0, 0.0), eq=lambda x: x.sum(-1, keepdim=True))
+    with pytest.raises(ValueError, match=r"^f must return a scalar tensor, got list$"):
+        penalty_method(lambda x: [0.0], t(0.0, 0.0), eq=lambda x: x.sum(-1, keepdim=True))
+
+
+def test_the_penalty_method_stops_after_30_rounds_by_default():
+    result = penalty_method(lambda x: x[0] ** 2, t(0.0), ineq=lambda x: 1 - x, tol=0.0)
+    assert result.status == "max_steps" and result.nit == 30

@@ -225,3 +225,10 @@ class TestBadInput:
     def test_set_with_no_members_in_the_box(self):
         with pytest.raises(ValueError, match="only 0 of"):
             check_convex_set(lambda p: p[:, 0] > 10, (torch.zeros(2), torch.ones(2)))
+
+
+def test_a_critical_point_reports_its_gradient_norm():
+    f = lambda x: (x**2).sum()  # noqa: E731
+    assert classify_critical_point(f, torch.zeros(2)).gradient_norm == 0.0
+    away = classify_critical_point(f, torch.tensor([3.0, 4.0]))
+    assert away.kind == "not critical" and away.gradient_norm == pytest.approx(10.0)

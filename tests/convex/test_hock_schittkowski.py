@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.func import grad, hessian, jacrev
 
-from trainlab.convex.hock_schittkowski import PROBLEMS, _hs, _hs4, problem, solved
+from trainlab.convex.hock_schittkowski import PROBLEMS, _hs, _hs4, _hs6, problem, solved
 
 scipy_optimize = pytest.importorskip("scipy.optimize")
 
@@ -276,3 +276,11 @@ def test_wrong_inputs_are_refused():
         p.eq(torch.zeros(5, dtype=torch.float64))
     with pytest.raises(TypeError, match="floating-point"):
         p.ineq(torch.tensor([1, 2, 3, 4]))
+
+
+def test_building_a_problem_with_equality_multipliers():
+    # HS6: min (1 − x₁)² s.t. 10(x₂ − x₁²) = 0, at x* = (1, 1) with ν = 0
+    p = _hs(6, _hs6, (-1.2, 1), False, 0.0, (1, 1), eq=lambda x: 10 * (x[1:] - x[:1] ** 2),
+            nu=(0,))  # fmt: skip
+    assert p.eq_multipliers == (0.0,) and type(p.eq_multipliers[0]) is float
+    assert p.ineq_multipliers is None and p.x_star == problem(6).x_star

@@ -106,3 +106,9 @@ class TestBadInput:
             project_affine(t(0.0, 0.0), A, t(1.0, 3.0))
         with pytest.raises(ValueError, match=r"expected A of shape \(m, 2\)"):
             project_affine(t(0.0, 0.0), torch.ones(1, 3, dtype=torch.float64), t(1.0))
+
+
+@pytest.mark.parametrize(("bad", "word"), [(float("nan"), "NaN"), (float("inf"), "±inf")])
+def test_non_finite_entries_are_named(bad, word):
+    with pytest.raises(ValueError, match=rf"^v contains {word}: a projection needs finite"):
+        project_simplex(t(1.0, bad))

@@ -238,3 +238,18 @@ def test_a_small_resnext_trains_one_step(build):
     optimizer.step()
     assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
     assert torch.isfinite(nn.functional.cross_entropy(model(x), labels))
+
+
+
+@pytest.mark.parametrize(
+    ("size", "named"),
+    [("in_channels", "'in_channels': 0"), ("out_channels", "'out_channels': 0"),
+     ("kernel_size", "'kernel height': 0, 'kernel width': 0"), ("groups", "'groups': 0"),
+     ("height", "'height': 0"), ("width", "'width': 0")],
+)  # fmt: skip
+def test_a_size_below_one_is_named(size, named):
+    sizes = {"in_channels": 4, "out_channels": 4, "kernel_size": 3, "groups": 1, "height": 5,
+             "width": 5}  # fmt: skip
+    sizes[size] = 0
+    with pytest.raises(ValueError, match=rf"^sizes must be positive, got \{{{named}\}}$"):
+        grouped_conv_cost(**sizes)

@@ -280,3 +280,11 @@ def test_chebyquad_against_the_cosine_form_of_the_chebyshev_polynomials():
         for i in range(1, p.m + 1)
     ]
     torch.testing.assert_close(p.residuals(x), torch.tensor(expected, dtype=torch.float64))
+
+
+def test_a_wrong_argument_is_named_by_its_type_or_shape():
+    p = problem("Rosenbrock")
+    with pytest.raises(ValueError, match=r"^Rosenbrock takes x of shape \(2,\), got list$"):
+        p.residuals([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"got \(3,\)$"):
+        p.residuals(torch.zeros(3, dtype=torch.float64))

@@ -19,6 +19,7 @@ from trainlab.optim import (
     Bisection,
     DiagonalPreconditioner,
     StrongWolfe,
+    backtracking,
     gd,
     line_search_gd,
     mgh,
@@ -394,4 +395,29 @@ def test_the_generic_smoothness_hint_for_a_large_problem():
     """Above 500 coordinates no Hessian is formed; the hint states the rule instead."""
     assert smoothness_hint(lambda x: (x**2).sum(), torch.zeros(501)) == (
         "below 1/L for an L-smooth f"
+    )
+
+
+def test_backtracking_function_form():
+    """On x² from 1 with g = 2: η = 1 lands on f = 1 (no decrease), η = 1/2 on the minimizer."""
+    assert (
+        backtracking(lambda x: x**2, torch.tensor(1.0, dtype=F64), torch.tensor(2.0, dtype=F64))
+        == 0.5
+    )
+
+
+def test_a_quasi_newton_first_step_keeps_the_evaluation_budget():
+    """BFGS's first, rescaled strong Wolfe search has the rule's own max_evals: with one trial
+    on Rosenbrock it fails at step 1, restarted and all."""
+    p = mgh.problem("Rosenbrock")
+    result = minimize(p.f, p.x0(), BFGS(), StrongWolfe(max_evals=1))
+    assert result.status == "failed" and result.nit == 0
+    assert result.message.startswith("the line search failed at step 1: no strong Wolfe step in 1 ")
+
+
+def test_bisection_gives_up_after_100_doublings_on_an_unbounded_f():
+    result = minimize(lambda x: -x, 0.0, "gradient", Bisection())
+    assert result.status == "failed"
+    assert result.message.endswith(
+        f"φ' stayed negative up to η = {2.0**100:.3g}: f may be unbounded"
     )

@@ -74,7 +74,8 @@ class Newton(Direction):
             eigenvalues, vectors = torch.linalg.eigh((H + H.T) / 2)
             H = vectors @ torch.diag(eigenvalues.abs().clamp_min(self.damping)) @ vectors.T
         elif self.fix == "damping":
-            H = H + self.damping * torch.eye(H.shape[0], dtype=H.dtype, device=H.device)
+            H = H.clone()
+            H.diagonal().add_(self.damping)  # H + μI
         if x.dim() == 0:  # 1-D: the book's x − η f'(x)/f''(x), exactly
             if float(H) == 0:
                 raise DirectionError(

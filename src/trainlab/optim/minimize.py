@@ -192,22 +192,15 @@ class _Run:
         self.x0, self.f0, self.g0, self.keep = x, value, _norm(g), keep
         # placeholders: every return below goes through _stop, which sets all five
         self.result = OptimizeResult(x, value, "max_steps", "", 0)  # pragma: no mutate
-        point, t, rising, retried = x, 1.0, 0, False
+        point, t, rising = x, 1.0, 0
         for k in range(1, steps + 1):
             criterion = self._criterion(point, g)
             self._record(point, value, criterion)
             if self.project is None and self._stationary(criterion):
                 return self._finish(point, value, k - 1, criterion)
             try:
-                p = self.direction(point, g, objective)
-                line = Line(objective, point, p, value, g)
-                eta = self._search(line, first_step=k == 1)
+                p, line, eta = self._direction_and_step(point, value, g, first_step=k == 1)
             except (DirectionError, LineSearchError) as err:
-                if isinstance(err, LineSearchError) and not retried and self._restartable():
-                    retried = True  # quasi-Newton: forget the curvature, try steepest descent
-                    self.direction.reset()
-                    self._unrecord()
-                    continue
                 what = "the line search failed" if isinstance(err, LineSearchError) else "stopped"
                 return self._stop(point, value, k - 1, "failed", f"{what} at step {k}: {err}")
             x_new = point + eta * p
@@ -248,7 +241,7 @@ class _Run:
                 return self._stop(new_point, new_value, k, "diverged", trouble)
             self.direction.update(new_point - point, new_g - g)
             rising = rising + 1 if new_value > value else 0
-            point, value, g, retried = new_point, new_value, new_g, False
+            point, value, g = new_point, new_value, new_g
         criterion = self._criterion(point, g)
         self._record(point, value, criterion)
         if self.project is None and self._stationary(criterion):
@@ -266,10 +259,23 @@ class _Run:
             message += f" > tol = {self.tol:g}"
         return self._stop(point, value, steps, "max_steps", message)
 
-    def _unrecord(self) -> None:
-        if self.keep:
-            for series in (self.result.trajectory, self.result.values, self.result.grad_norms):
-                series.pop()
+    def _direction_and_step(self, point, value, g, first_step):
+        """The direction p, its line and the step size. When a quasi-Newton method's line search
+        fails, it forgets its curvature and tries once more from steepest descent, within the
+        same step (a restart is not a step)."""
+
+        def attempt(first: bool):
+            p = self.direction(point, g, self.objective)
+            line = Line(self.objective, point, p, value, g)
+            return p, line, self._search(line, first_step=first)
+
+        try:
+            return attempt(first_step)
+        except LineSearchError:
+            if not self._restartable():
+                raise
+            self.direction.reset()
+            return attempt(False)
 
     def _restartable(self) -> bool:
         return isinstance(self.direction, (BFGS, LBFGS))
