@@ -420,3 +420,22 @@ def test_the_reference_predicts_by_default_as_the_fast_path_does():
     expected = (x - running_mean) / torch.sqrt(running_var + 1e-5)
     for fn in (batch_norm, batch_norm_reference):
         torch.testing.assert_close(fn(x, running_mean, running_var), expected)
+
+
+def test_half_precision_is_computed_in_float32_throughout():
+    """A float16 step equals the float32 step on the same (float16) values, rounded once at the
+    end: input and upstream gradient alike are widened before any arithmetic."""
+    gen = torch.Generator().manual_seed(0)
+    x = (torch.randn(64, 3, 5, 5, generator=gen) * 3 + 1).half()
+    g = torch.randn(64, 3, 5, 5, generator=gen).half()
+    weight, bias = torch.rand(3, generator=gen) + 0.5, torch.randn(3, generator=gen)
+
+    def step(x, g):
+        x = x.clone().requires_grad_()
+        w, b = weight.clone().requires_grad_(), bias.clone().requires_grad_()
+        y = batch_norm(x, None, None, w, b, True)
+        y.backward(g)
+        return y, x.grad, w.grad, b.grad
+
+    for half, wide in zip(step(x, g), step(x.float(), g.float()), strict=True):
+        assert torch.equal(half, wide.to(half.dtype))

@@ -184,3 +184,12 @@ def test_in_training_the_module_synchronizes_over_its_own_group(monkeypatch):
     assert chosen.func is sync_batchnorm.sync_batch_norm and chosen.keywords == {"group": group}
     module.eval()
     assert module._implementation() is not chosen.func  # prediction needs no communication
+
+
+def test_conversion_keeps_eps_momentum_flags_and_device():
+    model = nn.Sequential(BatchNorm2d(3, eps=1e-3, momentum=0.25, affine=False, device="meta"))
+    converted = convert_sync_batch_norm(model)[0]
+    assert (converted.eps, converted.momentum, converted.affine) == (1e-3, 0.25, False)
+    assert converted.running_mean.device.type == "meta"  # built on the source's device
+    reverted = revert_sync_batch_norm(nn.Sequential(converted))[0]
+    assert (reverted.eps, reverted.momentum) == (1e-3, 0.25)
