@@ -232,3 +232,8 @@ def test_a_critical_point_reports_its_gradient_norm():
     assert classify_critical_point(f, torch.zeros(2)).gradient_norm == 0.0
     away = classify_critical_point(f, torch.tensor([3.0, 4.0]))
     assert away.kind == "not critical" and away.gradient_norm == pytest.approx(10.0)
+
+
+def test_bounds_of_different_sizes_are_refused():
+    with pytest.raises(ValueError, match=r"^bounds must be \(low, high\) with high > low"):
+        sublevel_set_grid(lambda x: x.square().sum(), 1.0, ([0.0, 0.0], [1.0, 1.0, 1.0]), num=3)

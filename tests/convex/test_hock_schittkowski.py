@@ -284,3 +284,10 @@ def test_building_a_problem_with_equality_multipliers():
             nu=(0,))  # fmt: skip
     assert p.eq_multipliers == (0.0,) and type(p.eq_multipliers[0]) is float
     assert p.ineq_multipliers is None and p.x_star == problem(6).x_star
+
+
+def test_hs26_by_hand():
+    # f = (x₁ − x₂)² + (x₂ − x₃)⁴; at x0 = (−2.6, 2, 2) the second term is 0, so also (1, 2, 4)
+    p = problem(26)
+    assert float(p.f(t([1.0, 2.0, 4.0]))) == 1 + 16
+    assert float(p.f(t([-2.6, 2.0, 2.0]))) == pytest.approx(4.6**2)

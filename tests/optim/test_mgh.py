@@ -288,3 +288,10 @@ def test_a_wrong_argument_is_named_by_its_type_or_shape():
         p.residuals([1.0, 2.0])
     with pytest.raises(ValueError, match=r"got \(3,\)$"):
         p.residuals(torch.zeros(3, dtype=torch.float64))
+
+
+def test_residuals_come_in_the_papers_order():
+    """Extended Rosenbrock: f₂ᵢ₋₁ = 10(x₂ᵢ − x₂ᵢ₋₁²), f₂ᵢ = 1 − x₂ᵢ₋₁, pair after pair."""
+    x = torch.tensor([-1.2, 1.0, 2.0, 3.0] + [1.0] * 6, dtype=torch.float64)
+    r = problem("extended Rosenbrock").residuals(x)
+    torch.testing.assert_close(r[:4], torch.tensor([-4.4, 2.2, -10.0, -1.0], dtype=torch.float64))

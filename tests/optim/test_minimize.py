@@ -421,3 +421,18 @@ def test_bisection_gives_up_after_100_doublings_on_an_unbounded_f():
     assert result.message.endswith(
         f"φ' stayed negative up to η = {2.0**100:.3g}: f may be unbounded"
     )
+
+
+def test_backtracking_starts_from_lr0_1_by_default():
+    """On x² from 1 (g = 2): η = 1 gives f = 1 (not enough decrease), η = 1/2 the minimizer.
+    f is evaluated at x0, at η = 1, at η = 1/2 and with ∇f at the new point: 4 times (from
+    lr0 = 2 it would be 5)."""
+    result = minimize(lambda x: x**2, 1.0, "gradient", Backtracking(), steps=1)
+    assert result.step_sizes == [0.5] and float(result.x) == 0.0
+    assert result.nfev == 4
+
+
+def test_the_tolerance_is_inclusive():
+    """‖∇f(x0)‖ = 1 = tol: converged before any step."""
+    result = minimize(lambda x: x**2, 0.5, "gradient", lr=0.1, tol=1.0)
+    assert result.converged and result.nit == 0

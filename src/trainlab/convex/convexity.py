@@ -78,13 +78,19 @@ class ConvexityReport:
 
 def sample_box(bounds: Bounds, n: int, generator: torch.Generator, dtype=torch.float64) -> Tensor:
     """n points uniformly in the box [low, high] (scalars for 1-D, or (d,) tensors): (n, d)."""
+    low, high = _box(bounds, dtype)
+    return low + (high - low) * torch.rand(n, low.numel(), generator=generator, dtype=dtype)
+
+
+def _box(bounds: Bounds, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """(low, high) as (d,) tensors, checked: same size, high > low in every coordinate."""
     low = torch.as_tensor(bounds[0], dtype=dtype).reshape(-1)
     high = torch.as_tensor(bounds[1], dtype=dtype).reshape(-1)
     if low.shape != high.shape or not bool((high > low).all()):
         raise ValueError(
             f"bounds must be (low, high) with high > low in every coordinate, got {bounds!r}"
         )
-    return low + (high - low) * torch.rand(n, low.numel(), generator=generator, dtype=dtype)
+    return low, high
 
 
 def _batched(
@@ -279,11 +285,10 @@ def sublevel_set_grid(
 ) -> tuple[list[Tensor], Tensor, Tensor]:
     """f on a num^d grid over ``bounds`` (d ≤ 2 is what one plots): the coordinate grids, the
     values, and the mask of {x : f(x) ≤ level}."""
-    low = torch.as_tensor(bounds[0], dtype=torch.float64).reshape(-1)
-    high = torch.as_tensor(bounds[1], dtype=torch.float64).reshape(-1)
+    low, high = _box(bounds, torch.float64)
     axes = [
-        torch.linspace(float(lo), float(hi), num, dtype=torch.float64)
-        for lo, hi in zip(low, high, strict=True)
+        torch.linspace(lo, hi, num, dtype=torch.float64)
+        for lo, hi in torch.stack([low, high], dim=1).tolist()
     ]
     grids = list(torch.meshgrid(*axes, indexing="ij"))
     points = torch.stack([g.reshape(-1) for g in grids], dim=1)

@@ -97,7 +97,7 @@ def project_simplex(v: Tensor, radius: float = 1.0) -> Tensor:
     w = v - v.amax(dim=-1, keepdim=True)
     u, _ = torch.sort(w, dim=-1, descending=True)
     cumulative = u.cumsum(dim=-1) - radius
-    j = torch.arange(1, v.shape[-1] + 1, device=v.device, dtype=v.dtype)
+    j = torch.arange(1, v.shape[-1] + 1, device=v.device)  # exact int64 counts
     support = (u - cumulative / j > 0).sum(dim=-1, keepdim=True)  # ρ ≥ 1, see above
     theta = cumulative.gather(-1, support - 1) / support.to(v.dtype)
     return (w - theta).clamp_min(0)

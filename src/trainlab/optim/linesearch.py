@@ -284,7 +284,7 @@ def _step(best, other, trial, bracketed, low, high):
     sx, fx, gx = best
     sy, fy, gy = other
     st, ft, gt = trial
-    sign = gt * (gx / abs(gx)) if gx != 0 else gt
+    sign = gt if gx >= 0 else -gt  # gt·sign(gx), with sign(0) = 1
     if ft > fx:  # case 1: higher value: the minimizer lies between; cubic or quad-cubic mix
         cubic = _cubic_minimizer(sx, fx, gx, st, ft, gt)
         quad = sx + (gx / ((fx - ft) / (st - sx) + gx)) / 2 * (st - sx)
