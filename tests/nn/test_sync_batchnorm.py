@@ -13,11 +13,15 @@ import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from trainlab.nn import BatchNorm2d
+from trainlab.nn import BatchNorm2d, sync_batchnorm
+from trainlab.nn.functional import batch_norm_reference
 from trainlab.nn.sync_batchnorm import (
     SyncBatchNorm,
+    _combine,
+    _local_moments,
     convert_sync_batch_norm,
     revert_sync_batch_norm,
+    sync_batch_norm,
 )
 
 CASES = [((3, 5), (3,)), ((4, 4), (3, 2, 2)), ((0, 6), (3, 2, 3)), ((7, 1), (3,)), ((1, 1), (3,))]
@@ -140,14 +144,8 @@ def group_of_one():
 
 @pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (2, 3, 2, 2)])
 def test_in_a_group_of_one_sync_batch_norm_is_batch_norm(group_of_one, shape):
-    from trainlab.nn.functional import batch_norm_reference
-    from trainlab.nn.sync_batchnorm import sync_batch_norm
-
-    gen = torch.Generator().manual_seed(len(shape))
-    x = torch.randn(shape, generator=gen, dtype=torch.float64) * 3 + 1
-    g = torch.randn(shape, generator=gen, dtype=torch.float64)
-    weight = (torch.rand(3, generator=gen, dtype=torch.float64) + 0.5).requires_grad_()
-    bias = torch.randn(3, generator=gen, dtype=torch.float64).requires_grad_()
+    x, g, weight, bias = _case_data(len(shape), shape[:1], shape[1:])
+    weight, bias = weight.requires_grad_(), bias.requires_grad_()
     results = []
     for fn, extra in ((sync_batch_norm, {"group": group_of_one}), (batch_norm_reference, {})):
         xi = x.clone().requires_grad_()
@@ -161,8 +159,6 @@ def test_in_a_group_of_one_sync_batch_norm_is_batch_norm(group_of_one, shape):
 
 def test_the_parallel_variance_combination_equals_the_whole_batchs_moments():
     """(n_k, mean_k, M2_k) of unequal and empty slices combine to the whole batch's exactly."""
-    from trainlab.nn.sync_batchnorm import _combine, _local_moments
-
     x = torch.randn(9, 4, 3, dtype=torch.float64) * 5 + 2
     slices = [x[:2], x[2:2], x[2:9]]  # 2 examples, none, 7
     packed = [_local_moments(s)[0] for s in slices]
@@ -175,8 +171,6 @@ def test_the_parallel_variance_combination_equals_the_whole_batchs_moments():
 
 
 def test_in_training_the_module_synchronizes_over_its_own_group(monkeypatch):
-    from trainlab.nn import sync_batchnorm
-
     group = object()  # a stand-in: only passed along here
     module = SyncBatchNorm(3, process_group=group)
     monkeypatch.setattr(sync_batchnorm, "_world_size", lambda g: 2 if g is group else 1)
