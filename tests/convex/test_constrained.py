@@ -77,6 +77,23 @@ def test_the_penalty_grows_tenfold_up_to_rho_max():
     assert "(ρ = 1e+10)" in result.message
 
 
+def test_one_penalty_round_reports_the_complementarity_residual():
+    # min x² s.t. x ≥ 1 at ρ = 1: the penalized minimizer is x = 1/3, so g = 1 − x = 2/3 and
+    # μ = ρ·g = 2/3; stationarity 2x − μ = 0 holds, and the KKT residual is |μ·g| = 4/9
+    result = penalty_method(
+        lambda x: x[0] ** 2, t(0.0), ineq=lambda x: 1 - x, tol=0.0, max_outer=1, rho=1.0
+    )
+    assert float(result.x[0]) == pytest.approx(1 / 3, abs=1e-8)
+    assert result.violation == pytest.approx(2 / 3, abs=1e-8)
+    assert result.kkt_residual == pytest.approx(4 / 9, abs=1e-8)
+
+
+@pytest.mark.parametrize("method", [augmented_lagrangian, penalty_method])
+def test_rho_may_start_at_rho_max(method):
+    result = method(lambda x: x[0] ** 2, t(0.0), ineq=lambda x: 1 - x, rho=10.0, rho_max=10.0)
+    assert set(result.step_sizes) == {10.0}
+
+
 def test_the_augmented_lagrangian_reports_an_unbounded_subproblem():
     # min −x² s.t. x = 1: at ρ = 1 the subproblem −x² + ν(x − 1) + (x − 1)²/2 is unbounded
     f, eq = (lambda x: -(x[0] ** 2)), (lambda x: x - 1)

@@ -244,6 +244,7 @@ def test_solved_criterion():
     assert not solved(p, float("nan"), 0.0) and not solved(p, 17.0140173, float("nan"))
     zero = problem(48)  # f* = 0: an absolute 1e-6
     assert solved(zero, 9e-7, 0.0) and not solved(zero, 2e-6, 0.0)
+    assert solved(zero, 0.5, 0.0, rtol=0.5)  # |f − f*| = rtol·max(1, |f*|) exactly: inclusive
 
 
 def test_x0_is_not_solved():
@@ -262,8 +263,9 @@ def test_lookup():
     assert problem(71) is problem("HS71") is problem("hs71")
     with pytest.raises(KeyError, match="HS13 is not in this set"):
         problem(13)
-    with pytest.raises(KeyError, match="no HS problem named"):
-        problem("Rosen-Suzuki")
+    for name in ("Rosen-Suzuki", "HSx", "AB71", "HS"):  # both the prefix and the number
+        with pytest.raises(KeyError, match="no HS problem named"):
+            problem(name)
     with pytest.raises(TypeError):
         problem(True)
 

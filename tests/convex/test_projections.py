@@ -87,6 +87,8 @@ class TestBadInput:
     def test_integer_vectors_are_refused(self):
         with pytest.raises(TypeError, match="floating-point tensor"):
             project_simplex(torch.tensor([1, 2, 3]))
+        with pytest.raises(TypeError, match=r"floating-point tensor, got list; use v\.double"):
+            project_l2_ball([1.0, 2.0], 1.0)
 
     def test_mismatched_normal(self):
         with pytest.raises(ValueError, match="the normal a has 2 entries but v has 3"):

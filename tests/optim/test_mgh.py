@@ -270,6 +270,16 @@ def test_f_by_hand(number):
     assert float(p(x)) == pytest.approx(expected, rel=1e-12)
 
 
+def test_extended_powell_residuals_come_block_by_block():
+    """f₄ᵢ₋₃…f₄ᵢ belong to block i: for x = 1…12 the blocks (4i − 3, …, 4i) give
+    x₄ᵢ₋₃ + 10x₄ᵢ₋₂ = 21, 65, 109; √5(−1); (−4)², (−8)², (−12)²; √10·(−3)²."""
+    p = problem(22)
+    r5, r10 = math.sqrt(5), 9 * math.sqrt(10)
+    expected = [21, -r5, 16, r10, 65, -r5, 64, r10, 109, -r5, 144, r10]
+    x = torch.arange(1.0, 13.0, dtype=torch.float64)
+    torch.testing.assert_close(p.residuals(x), torch.tensor(expected, dtype=torch.float64))
+
+
 def test_chebyquad_against_the_cosine_form_of_the_chebyshev_polynomials():
     """Tᵢ(2ξ − 1) = cos(i·arccos(2ξ − 1)) on [0, 1]: an independent check of the recurrence."""
     p = problem("Chebyquad")

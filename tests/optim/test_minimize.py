@@ -149,6 +149,48 @@ def test_more_thuente_meets_strong_wolfe_on_all_24_cases_with_the_papers_evaluat
     assert sum(map(sum, counts)) == 179
 
 
+def test_more_thuente_takes_minpacks_trials_on_random_smooth_functions():
+    """scipy's DCSRCH is a translation of MINPACK's search: on 300 random φ (a quartic plus a
+    cosine) with random constants, bounds and first steps, every trial step agrees to rounding
+    and so does the step returned. Compared only where MINPACK converges: where it stops at a
+    bound with a warning, trainlab goes on searching inside the bounds."""
+    from scipy.optimize._dcsrch import DCSRCH
+
+    rng = np.random.default_rng(0)
+    bounds = [(0.0, 1e10), (0.0, 2.0), (0.05, 5.0), (0.5, 1.0), (0.5, 2.0), (0.5, 1e10)]
+    compared = 0
+    while compared < 300:
+        a, b, c, d = rng.uniform(-2, 2, 4)
+        q, w = abs(rng.uniform(-2, 2)), rng.uniform(0.5, 5)
+
+        def value(e, a=a, b=b, c=c, d=d, q=q, w=w):
+            return a * e + b * e * e + q * e**4 + d * math.cos(w * e)
+
+        def slope(e, a=a, b=b, d=d, q=q, w=w):
+            return a + 2 * b * e + 4 * q * e**3 - d * w * math.sin(w * e)
+
+        f0, g0 = value(0.0), slope(0.0)
+        step = float(rng.choice([0.01, 0.1, 1, 3, 10]))
+        low, high = bounds[rng.integers(len(bounds))]
+        ftol, gtol = rng.choice([1e-4, 0.1, 0.3]), rng.choice([0.9, 0.1, 0.01])
+        if not (g0 < 0 and low <= step <= high):
+            continue
+        theirs, ours = [], []
+        search = DCSRCH(
+            lambda e, v=value, t=theirs: t.append(e) or v(e), slope, ftol, gtol, 1e-14, low, high
+        )
+        expected, *_, task = search(step, phi0=f0, derphi0=g0, maxiter=100)
+        if not task.startswith(b"CONVERGENCE"):
+            continue
+        got = more_thuente(
+            lambda e, v=value, s=slope, t=ours: t.append(e) or (v(e), s(e)),
+            f0, g0, step, ftol, gtol, step_min=low, step_max=high, max_evals=100,
+        )  # fmt: skip
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9)
+        assert got == pytest.approx(expected, rel=1e-9)
+        compared += 1
+
+
 def test_more_thuente_defaults_are_the_usual_wolfe_constants():
     """c₁ = 10⁻⁴, c₂ = 0.9: on φ₁ from α₀ = 1 the first trial already satisfies both."""
     f0, g0 = _phi1(0.0)
@@ -351,6 +393,7 @@ def test_newton_at_an_inflection_point_fails_with_the_fix():
     """f = x³ − x at 0: f''(0) = 0, so Newton's step −f'/f'' is undefined."""
     result = minimize(lambda x: x**3 - x, 0.0, "newton")
     assert result.status == "failed" and result.nit == 0
+    assert result.message.startswith("stopped at step 1: f''(x) = 0 at x = 0;")
     assert result.message.endswith("Newton's step is undefined: use fix='damping'")
 
 
@@ -389,6 +432,13 @@ def test_status_messages_of_a_run_that_stops_early():
     blown = minimize(f, 1.0, "gradient", lr=1e308, steps=5)
     assert blown.status == "diverged" and blown.message.startswith("x blew up at step 1")
     assert torch.isinf(blown.x) and blown.x is blown.trajectory[-1]
+
+
+def test_the_smoothness_hint_states_l_and_the_bound_for_a_gently_curved_f():
+    """f = x²/4 has L = 1/2, below 1: the hint still names it and the bound η < 4."""
+    assert smoothness_hint(lambda x: (x**2).sum() / 4, torch.ones(2, dtype=torch.float64)) == (
+        "on a quadratic, gradient descent needs η < 2/L; here L = λ_max(∇²f(x0)) = 0.5, so η < 4"
+    )
 
 
 def test_the_generic_smoothness_hint_for_a_large_problem():

@@ -289,6 +289,7 @@ def test_scheduled_lr_rejects_a_non_callable():
         (lambda: exponential(-1.0, 0.1), ValueError, r"lr0=-1\.0 is negative"),
         (lambda: exponential(1.0, -0.1), ValueError, r"rate=-0\.1 is negative"),
         (lambda: exponential(1.0, float("nan")), ValueError, r"rate must be finite"),
+        (lambda: polynomial(-1.0, 0.5, 0.1), ValueError, r"lr0=-1\.0 is negative"),
         (lambda: polynomial(1.0, -0.5, 0.1), ValueError, r"alpha=-0\.5"),
         (lambda: polynomial(1.0, 0.5, -0.1), ValueError, r"beta=-0\.1"),
         (lambda: cosine(0.1, 0), ValueError, r"total_steps must be >= 1, got 0"),

@@ -232,7 +232,17 @@ def penalty_method(
     until the violation is below ``tol``. Simple, but only exact as ρ → ∞, where the problems
     become ill-conditioned; multipliers are estimated as ν = ρh, μ = ρ·max(0, g)."""
     return _constrained(
-        f, x0, eq, ineq, tol, max_outer, inner_iter, rho, rho_growth, rho_max, False
+        f,
+        x0,
+        eq,
+        ineq,
+        tol,
+        max_outer,
+        inner_iter,
+        rho,
+        rho_growth,
+        rho_max,
+        False,  # pragma: no mutate (None for False: the flag is only ever tested for truth)
     )
 
 

@@ -311,7 +311,7 @@ def _watson(x: Tensor) -> Tensor:
     """
     n = x.shape[0]
     t = _index(29, x) / 29
-    powers = t[:, None] ** torch.arange(n, dtype=x.dtype, device=x.device)  # tᵢ^(j−1)
+    powers = t[:, None] ** torch.arange(n, device=x.device)  # tᵢ^(j−1), in t's dtype
     slope = powers[:, : n - 1] @ (_index(n - 1, x) * x[1:])
     value = powers @ x
     fit = slope - value**2 - 1
