@@ -30,3 +30,15 @@ def test_summary_line_reflects_the_thread_count():
         torch.set_num_threads(before)
     line = summary_line()
     assert f"torch {torch.__version__}" in line and "oneDNN" in line
+
+
+def test_an_isa_limit_in_the_environment_is_a_fact_of_the_run(monkeypatch):
+    for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+        monkeypatch.delenv(name, raising=False)
+    assert describe()["isa_limits"] == {}
+    assert "_ISA=" not in summary_line() and "CAPABILITY=" not in summary_line()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    facts = describe()
+    assert facts["isa_limits"] == {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    assert "; ATEN_CPU_CAPABILITY=avx2; ONEDNN_MAX_CPU_ISA=AVX2) |" in summary_line(facts)

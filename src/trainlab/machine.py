@@ -27,6 +27,12 @@ _ISA = (
 )
 
 
+# Variables that make torch's kernels and oneDNN use a smaller ISA than the processor has (e.g.
+# AVX2 on an AVX-512 machine, to see what a processor without AVX-512 gets): a run under them
+# is not a run of this processor at full speed, so the facts say so.
+_ISA_LIMITS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
+
+
 def _cpuinfo() -> tuple[str, list[str]]:
     """The processor's name with its family and model numbers (a virtual machine may name only
     the vendor: "AMD EPYC" is Zen 3 in family 25, Zen 5 in family 26), and the ISA flags."""
@@ -82,6 +88,7 @@ def describe(device: str = "cpu") -> dict[str, Any]:
         "cores": usable,
         "threads": torch.get_num_threads(),
         "kernels": torch.backends.cpu.get_cpu_capability(),  # the ISA torch's kernels dispatch to
+        "isa_limits": {name: os.environ[name] for name in _ISA_LIMITS if os.environ.get(name)},
         "load_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "device": device,
         "torch": torch.__version__,
@@ -98,8 +105,9 @@ def summary_line(facts: dict[str, Any] | None = None) -> str:
     """One line for a benchmark's header."""
     f = facts or describe()
     isa = ",".join(f["isa"]) or "none listed"
+    limits = "".join(f"; {name}={value}" for name, value in f.get("isa_limits", {}).items())
     return (
-        f"CPU {f['cpu']} ({isa}; torch kernels {f['kernels']}) | {f['cores']} cores, "
+        f"CPU {f['cpu']} ({isa}; torch kernels {f['kernels']}{limits}) | {f['cores']} cores, "
         f"torch threads {f['threads']} | load {f['load_1min']} | torch {f['torch']}, "
         f"oneDNN {f['onednn']} | python {f['python']}"
     )

@@ -187,6 +187,15 @@ def test_the_summary_counts_each_status_and_names_the_machine(smoke):
     assert ", ".join(facts["isa"]) in machine
 
 
+def test_a_run_under_a_smaller_isa_says_so_in_the_machine_facts(smoke):
+    document = copy.deepcopy(smoke.document)
+    document["machine"]["isa_limits"] = {"ONEDNN_MAX_CPU_ISA": "AVX2"}
+    for lang, said in (("en", "limited for this run by"), ("zh", "本次运行受限于")):
+        machine = render(document, smoke.run, lang).split('<section id="machine">')[1]
+        assert f"({said} ONEDNN_MAX_CPU_ISA=AVX2)</dd>" in machine
+    assert "ONEDNN_MAX_CPU_ISA" not in render(smoke.document, smoke.run, "en")
+
+
 def _variant(smoke) -> dict:
     """The smoke document with a section not run, fallback data and errata."""
     document = copy.deepcopy(smoke.document)

@@ -234,6 +234,9 @@ def _machine(document: dict[str, Any], lang: Lang) -> str:
         return _e(unknown if value is None else value)
 
     isa = ", ".join(facts.get("isa") or []) or ui("isa_none", lang)
+    limits = ", ".join(f"{name}={value}" for name, value in facts.get("isa_limits", {}).items())
+    if limits:  # the run used a smaller ISA than the processor has
+        isa += f" ({ui('isa_limited', lang)} {limits})"
     versions = (
         f"torch {fact('torch')} · oneDNN {fact('onednn')} · Python {fact('python')} · "
         f"trainlab {_e(document.get('trainlab_version', unknown))}"

@@ -138,6 +138,7 @@ UI: dict[str, dict[Lang, str]] = {
     "cpu": {"en": "CPU", "zh": "处理器"},
     "isa": {"en": "instruction-set extensions", "zh": "指令集扩展"},
     "isa_none": {"en": "none of those torch uses", "zh": "无 torch 所用的扩展"},
+    "isa_limited": {"en": "limited for this run by", "zh": "本次运行受限于"},
     "cores": {"en": "cores usable", "zh": "可用核心数"},
     "threads": {"en": "torch threads", "zh": "torch 线程数"},
     "load": {"en": "load (1 min)", "zh": "负载（1 分钟）"},
