@@ -150,16 +150,18 @@ def test_more_thuente_meets_strong_wolfe_on_all_24_cases_with_the_papers_evaluat
 
 
 def test_more_thuente_takes_minpacks_trials_on_random_smooth_functions():
-    """scipy's DCSRCH is a translation of MINPACK's search: on 300 random φ (a quartic plus a
+    """scipy's DCSRCH is a translation of MINPACK's search: on 2,000 random φ (a quartic plus a
     cosine) with random constants, bounds and first steps, every trial step agrees to rounding
     and so does the step returned. Compared only where MINPACK converges: where it stops at a
     bound with a warning, trainlab goes on searching inside the bounds."""
     from scipy.optimize._dcsrch import DCSRCH
 
     rng = np.random.default_rng(0)
-    bounds = [(0.0, 1e10), (0.0, 2.0), (0.05, 5.0), (0.5, 1.0), (0.5, 2.0), (0.5, 1e10)]
+    # (0.4, 1): a first bracket [0, 1] spans more than 0.66 of twice the allowed width, which
+    # MINPACK's first bisection test measures against
+    bounds = [(0.0, 1e10), (0.0, 2.0), (0.05, 5.0), (0.5, 1.0), (0.4, 1.0), (0.5, 1e10)]
     compared = 0
-    while compared < 300:
+    while compared < 2000:
         a, b, c, d = rng.uniform(-2, 2, 4)
         q, w = abs(rng.uniform(-2, 2)), rng.uniform(0.5, 5)
 
