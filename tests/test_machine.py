@@ -5,6 +5,7 @@ import re
 
 import torch
 
+from trainlab import machine
 from trainlab.machine import describe, summary_line
 
 
@@ -33,7 +34,7 @@ def test_summary_line_reflects_the_thread_count():
 
 
 def test_an_isa_limit_in_the_environment_is_a_fact_of_the_run(monkeypatch):
-    for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+    for name in machine._ISA_LIMITS:
         monkeypatch.delenv(name, raising=False)
     assert describe()["isa_limits"] == {}
     assert "_ISA=" not in summary_line() and "CAPABILITY=" not in summary_line()

@@ -27,10 +27,15 @@ _ISA = (
 )
 
 
-# Variables that make torch's kernels and oneDNN use a smaller ISA than the processor has (e.g.
-# AVX2 on an AVX-512 machine, to see what a processor without AVX-512 gets): a run under them
-# is not a run of this processor at full speed, so the facts say so.
-_ISA_LIMITS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
+# Variables that make torch's kernels, oneDNN and MKL use a smaller ISA than the processor has
+# (e.g. AVX2 on an AVX-512 machine, to see what a processor without AVX-512 gets): a run under
+# them is not a run of this processor at full speed, so the facts say so.
+_ISA_LIMITS = (
+    "ATEN_CPU_CAPABILITY",
+    "ONEDNN_MAX_CPU_ISA",
+    "DNNL_MAX_CPU_ISA",
+    "MKL_ENABLE_INSTRUCTIONS",
+)
 
 
 def _cpuinfo() -> tuple[str, list[str]]:
