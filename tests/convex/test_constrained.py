@@ -94,6 +94,13 @@ def test_rho_may_start_at_rho_max(method):
     assert set(result.step_sizes) == {10.0}
 
 
+def test_the_penalty_may_grow_by_less_than_twofold():
+    result = penalty_method(
+        lambda x: x[0] ** 2, t(0.0), ineq=lambda x: 1 - x, tol=0.0, max_outer=3, rho_growth=1.5
+    )
+    assert result.step_sizes == [1.0, 1.5, 2.25]
+
+
 def test_the_augmented_lagrangian_reports_an_unbounded_subproblem():
     # min −x² s.t. x = 1: at ρ = 1 the subproblem −x² + ν(x − 1) + (x − 1)²/2 is unbounded
     f, eq = (lambda x: -(x[0] ** 2)), (lambda x: x - 1)

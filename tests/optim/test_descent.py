@@ -116,6 +116,18 @@ def test_newton_goes_uphill_where_f_is_concave_and_the_fixes_go_down():
         assert fixed.fun < float(f(torch.tensor(10.0, dtype=F64)))
 
 
+def test_newtons_fixes_at_a_saddle_by_hand():
+    """f = x² − y² at (1, 1): g = (2, −2), H = diag(2, −2). Plain Newton jumps to the saddle
+    (0, 0); |H| = diag(2, 2) steps to (0, 2), downhill in y; H + I = diag(3, −1) to (1/3, −1)."""
+    f = lambda x: x[0] ** 2 - x[1] ** 2  # noqa: E731
+    x0 = torch.ones(2, dtype=F64)
+    assert newton(f, x0, 1.0, 1).x.tolist() == [0.0, 0.0]
+    assert newton(f, x0, 1.0, 1, fix="abs").x.tolist() == [0.0, 2.0]
+    torch.testing.assert_close(
+        newton(f, x0, 1.0, 1, fix="damping", damping=1.0).x, torch.tensor([1 / 3, -1.0], dtype=F64)
+    )
+
+
 def test_preconditioning_undoes_axis_aligned_curvature():
     f = lambda x: 0.5 * (x[0] ** 2 + 10 * x[1] ** 2)  # noqa: E731
     result = preconditioned_gd(f, torch.ones(2, dtype=F64), 1.0, 1)

@@ -270,6 +270,15 @@ def test_f_by_hand(number):
     assert float(p(x)) == pytest.approx(expected, rel=1e-12)
 
 
+def test_discrete_boundary_value_residuals_at_zero():
+    """At x = 0 only the cubic term is left: fᵢ = h²(tᵢ + 1)³/2 with h = 1/11, tᵢ = i/11."""
+    p = problem(28)
+    h = 1 / (p.n + 1)
+    expected = [h * h * (i * h + 1) ** 3 / 2 for i in range(1, p.n + 1)]
+    x = torch.zeros(p.n, dtype=torch.float64)
+    torch.testing.assert_close(p.residuals(x), torch.tensor(expected, dtype=torch.float64))
+
+
 def test_extended_powell_residuals_come_block_by_block():
     """f₄ᵢ₋₃…f₄ᵢ belong to block i: for x = 1…12 the blocks (4i − 3, …, 4i) give
     x₄ᵢ₋₃ + 10x₄ᵢ₋₂ = 21, 65, 109; √5(−1); (−4)², (−8)², (−12)²; √10·(−3)²."""
