@@ -40,7 +40,8 @@ _ISA_LIMITS = (
 
 def _cpuinfo() -> tuple[str, list[str]]:
     """The processor's name with its family and model numbers (a virtual machine may name only
-    the vendor: "AMD EPYC" is Zen 3 in family 25, Zen 5 in family 26), and the ISA flags."""
+    the vendor: "AMD EPYC" in family 25 is Zen 3 at model 1, Zen 4 at model 17; family 26 is
+    Zen 5), and the ISA flags."""
     model, flags = platform.processor() or platform.machine(), []
     try:
         text = Path("/proc/cpuinfo").read_text()

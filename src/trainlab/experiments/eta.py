@@ -27,19 +27,20 @@ __all__ = ["KINDS", "REFERENCE", "REFERENCE_MACHINE", "calibrate", "kind_of", "p
 
 KINDS = ("conv", "small", "other")
 
-# Measured with `python benchmarks/reproduce.py --profile P` on a quiet machine (load < 0.5).
-REFERENCE_MACHINE = "AMD EPYC family 26 model 2 (Zen 5), 2 cores, 2 torch threads, torch 2.13.0"
+# Measured with `python benchmarks/reproduce.py --profile P` on a quiet machine (load < 0.5);
+# the quick profile's split from the run of commit bd974d0 (its sections took 192 s there).
+REFERENCE_MACHINE = "AMD EPYC family 25 model 17 (Zen 4), 2 cores, 2 torch threads, torch 2.13.0"
 # seconds of one calibration unit on the reference machine (see _CALIBRATIONS)
-REFERENCE_UNIT = {"conv": 0.1240, "small": 0.0142, "other": 0.0317}
+REFERENCE_UNIT = {"conv": 0.1996, "small": 0.0190, "other": 0.0634}
 # profile → section → kind → seconds on the reference machine
 REFERENCE: dict[str, dict[str, dict[str, float]]] = {
     "quick": {
-        "batchnorm": {"conv": 0.0, "small": 41.45, "other": 0.94},
-        "resnet": {"conv": 37.37, "small": 0.0, "other": 7.47},
-        "convexity": {"conv": 0.0, "small": 0.0, "other": 0.68},
-        "gradient_descent": {"conv": 0.0, "small": 0.0, "other": 2.07},
-        "sgd": {"conv": 0.0, "small": 0.0, "other": 0.58},
-        "minibatch_sgd": {"conv": 0.0, "small": 0.0, "other": 8.36},
+        "batchnorm": {"conv": 0.0, "small": 69.94, "other": 1.52},
+        "resnet": {"conv": 74.27, "small": 0.0, "other": 15.52},
+        "convexity": {"conv": 0.0, "small": 0.0, "other": 1.16},
+        "gradient_descent": {"conv": 0.0, "small": 0.0, "other": 4.22},
+        "sgd": {"conv": 0.0, "small": 0.0, "other": 1.27},
+        "minibatch_sgd": {"conv": 0.0, "small": 0.0, "other": 24.26},
     },
 }
 
