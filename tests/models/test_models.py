@@ -284,6 +284,38 @@ BUILDERS = {
 }
 
 
+class _MarkedNorm(nn.BatchNorm2d):
+    """A norm layer that can be told apart from every default."""
+
+
+@pytest.mark.parametrize("name", BUILDERS.keys())
+def test_every_builder_uses_the_given_norm_layer_everywhere(name):
+    norms = [
+        m for m in BUILDERS[name](norm_layer=_MarkedNorm).modules() if "Norm" in type(m).__name__
+    ]
+    assert norms and all(type(m) is _MarkedNorm for m in norms)
+
+
+def test_transition_block_applies_relu_between_bn_and_conv():
+    """With BN at its initial statistics (identity in eval), an all-negative input is zeroed by the
+    ReLU, so the 1×1 conv and the pool return the conv's bias alone."""
+    block = transition_block(3, 2).eval()
+    out = block(-torch.ones(1, 3, 4, 4))
+    bias = block[2].bias.detach()
+    torch.testing.assert_close(out, bias.reshape(1, 2, 1, 1).expand(1, 2, 2, 2))
+
+
+def test_preact_resnet_ends_with_bn_and_relu_before_the_pool():
+    """Pre-activation blocks leave their output unnormalized, so the net adds BN → ReLU at the
+    end: a BN shift of −1000 there zeroes every feature and the logits are the fc bias."""
+    model = preact_resnet18(small_input=True, num_classes=10).eval()
+    assert model.final_norm.num_features == 512
+    with torch.no_grad():
+        model.final_norm.bias.fill_(-1000.0)
+    logits = model(torch.randn(2, 3, 32, 32))
+    torch.testing.assert_close(logits, model.fc.bias.detach().expand(2, 10))
+
+
 @pytest.mark.parametrize("norm", _norm_layers().keys())
 @pytest.mark.parametrize("name", BUILDERS.keys())
 def test_every_builder_trains_with_every_norm_layer(name, norm):
