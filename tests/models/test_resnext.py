@@ -54,6 +54,12 @@ class TestTheBooksBlock:
         assert block.conv3.weight.shape == (64, 16, 1, 1)
         assert block.conv4 is None and block.bn4 is None
 
+    def test_every_convolution_keeps_its_bias_as_in_the_book(self):
+        """d2l's block builds each conv with nn.LazyConv2d's default bias=True."""
+        block = ResNeXtBlock(64, 4, 0.5, use_1x1conv=True, strides=2, in_channels=32)
+        for conv in (block.conv1, block.conv2, block.conv3, block.conv4):
+            assert conv.bias is not None and conv.bias.shape == (conv.out_channels,)
+
     def test_stride_and_projection_shortcut(self):
         x = torch.randn(2, 32, 16, 16)
         down = ResNeXtBlock(64, 8, 0.5, use_1x1conv=True, strides=2, in_channels=32)
@@ -194,6 +200,11 @@ class TestBottleneckWidth:
         with pytest.raises(ValueError, match="raise base_width to at least 2"):
             Bottleneck(64, 32, base_width=1)
 
+    @pytest.mark.parametrize(("groups", "base_width"), [(0, 64), (1, 0), (-2, 4)])
+    def test_groups_and_base_width_must_each_be_positive(self, groups, base_width):
+        with pytest.raises(ValueError, match=rf"groups={groups}, base_width={base_width}$"):
+            Bottleneck(64, 32, groups=groups, base_width=base_width)
+
     @pytest.mark.parametrize("block", [BasicBlock, PreActBlock])
     @pytest.mark.parametrize("kwargs", [{"groups": 32}, {"base_width": 128}])
     def test_basic_blocks_refuse_groups_and_width(self, block, kwargs):
@@ -238,7 +249,6 @@ def test_a_small_resnext_trains_one_step(build):
     optimizer.step()
     assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
     assert torch.isfinite(nn.functional.cross_entropy(model(x), labels))
-
 
 
 @pytest.mark.parametrize(

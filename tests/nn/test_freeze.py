@@ -95,8 +95,11 @@ def test_a_frozen_copy_stays_frozen():
 
 def test_a_layer_without_running_statistics_cannot_be_frozen():
     model = nn.Sequential(nn.Linear(3, 3), BatchNorm2d(3, track_running_stats=False))
-    with pytest.raises(ValueError, match="no running statistics"):
+    with pytest.raises(ValueError, match="no running statistics") as caught:
         freeze_batch_norm(model)
+    assert str(caught.value).endswith(
+        "it has no running statistics (track_running_stats=False) to normalize with"
+    )
 
 
 def _frozen_model():

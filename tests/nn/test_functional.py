@@ -207,13 +207,15 @@ def test_half_precision_backward_returns_gradients_of_the_input_dtype():
 
 @pytest.mark.parametrize("cache_bytes", [0, 100])
 @pytest.mark.parametrize(
-    "layout", ["contiguous", "channels_last", "channels_last_grad_too", "rows", "rows_3d"]
+    "layout",
+    ["contiguous", "channels_last", "channels_last_grad_too", "rows", "rows_3d", "transposed"],
 )
 def test_the_large_input_path_agrees_too(monkeypatch, layout, cache_bytes):
     """Inputs above the cache-size threshold take the allocation-saving branches; force them on
     small tensors so they are checked like the rest (channel rows go a block of rows at a time:
     one row per block, or blocks of 4 rows that do not divide the row count; the backward
-    walks rows only when the upstream gradient is laid out in rows too)."""
+    walks rows only when the upstream gradient is laid out in rows too; other layouts square
+    x − μ₀ in place)."""
     import trainlab.nn._kernels as K
 
     monkeypatch.setattr(K, "CACHED_BYTES", cache_bytes)
@@ -226,6 +228,8 @@ def test_the_large_input_path_agrees_too(monkeypatch, layout, cache_bytes):
         grad_out = grad_out.contiguous(memory_format=torch.channels_last)
     if layout == "rows_3d":  # (N, C, L) with channels varying fastest in memory
         x, grad_out = (t.transpose(1, 2).contiguous().transpose(1, 2) for t in (x, grad_out))
+    if layout == "transposed":  # neither planes nor rows: squares in place, then x − μ₀ again
+        x = x.transpose(2, 3).contiguous().transpose(2, 3)
     weight, bias = _params(3)
     results = []
     for fn in (batch_norm, batch_norm_reference):
@@ -439,3 +443,13 @@ def test_half_precision_is_computed_in_float32_throughout():
 
     for half, wide in zip(step(x, g), step(x.float(), g.float()), strict=True):
         assert torch.equal(half, wide.to(half.dtype))
+
+
+def test_a_momentum_outside_the_unit_interval_is_explained():
+    x, mean, var = torch.randn(4, 3), torch.zeros(3), torch.ones(3)
+    with pytest.raises(ValueError) as caught:
+        batch_norm(x, mean, var, None, None, True, 1.5)
+    assert str(caught.value) == (
+        "momentum must lie in [0, 1], got 1.5; it is the weight of the new batch statistic "
+        "(PyTorch's convention, default 0.1)"
+    )

@@ -157,6 +157,17 @@ def test_in_a_group_of_one_sync_batch_norm_is_batch_norm(group_of_one, shape):
         torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
 
 
+def test_one_value_per_channel_over_the_whole_group_is_refused(group_of_one):
+    x = torch.randn(1, 3, dtype=torch.float64)
+    stats = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    with pytest.raises(ValueError) as caught:
+        sync_batch_norm(x, *stats, None, None, True, 0.1, 1e-5, group=group_of_one)
+    assert str(caught.value) == (
+        "Expected more than 1 value per channel when training, got 1 in total over 1 processes "
+        "(local input size torch.Size([1, 3]))"
+    )
+
+
 def test_the_parallel_variance_combination_equals_the_whole_batchs_moments():
     """(n_k, mean_k, M2_k) of unequal and empty slices combine to the whole batch's exactly."""
     x = torch.randn(9, 4, 3, dtype=torch.float64) * 5 + 2
