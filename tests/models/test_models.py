@@ -372,6 +372,12 @@ def test_the_torchvision_layout_stem():
     small = resnet18(small_input=True)
     conv = small.conv1
     assert (conv.kernel_size, conv.stride, conv.padding) == ((3, 3), (1, 1), (1, 1))
+    assert model.conv1.bias is None and conv.bias is None  # BN follows: a bias would be redundant
+
+
+def test_the_book_resnets_stages_have_the_books_names():
+    names = [name for name, _ in book_resnet18().named_children()]
+    assert names[4:] == [*(f"resnet_block{i}" for i in range(1, 5)), "global_avg_pool", "fc"]
 
 
 def test_the_book_densenets_head_has_the_books_names():
