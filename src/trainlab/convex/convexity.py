@@ -288,7 +288,7 @@ def sublevel_set_grid(
     low, high = _box(bounds, torch.float64)
     axes = [
         torch.linspace(lo, hi, num, dtype=torch.float64)
-        for lo, hi in torch.stack([low, high], dim=1).tolist()
+        for lo, hi in zip(low.tolist(), high.tolist(), strict=True)
     ]
     grids = list(torch.meshgrid(*axes, indexing="ij"))
     points = torch.stack([g.reshape(-1) for g in grids], dim=1)
